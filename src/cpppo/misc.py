@@ -1,0 +1,63 @@
+"""Small shared utilities: wall-clock timer, the NORMAL/DETAIL log levels and logging set-up."""
+
+from __future__ import annotations
+
+import logging
+import logging.handlers
+import time
+from typing import Any
+
+#: Extra log levels between INFO (20) and WARNING (30), as the spec names them.
+NORMAL = 25
+DETAIL = 23
+logging.addLevelName(NORMAL, "NORMAL")
+logging.addLevelName(DETAIL, "DETAIL")
+logging.NORMAL = NORMAL  # type: ignore[attr-defined]
+logging.DETAIL = DETAIL  # type: ignore[attr-defined]
+
+#: ``-v`` count -> level: WARNING, NORMAL, DETAIL, INFO, DEBUG (more -v stays at DEBUG).
+VERBOSITY_LEVELS = (logging.WARNING, NORMAL, DETAIL, logging.INFO, logging.DEBUG)
+
+LOG_FORMAT = (
+    "%(asctime)s.%(msecs)03d %(threadName)10.10s %(name)-8.8s %(levelname)-8.8s "
+    "%(funcName)-10.10s %(message)s"
+)
+LOG_DATEFMT = "%m-%d %H:%M:%S"
+
+#: Keyword arguments for :func:`logging.basicConfig`; ``cpppo.log_cfg['level'] = logging.DETAIL``.
+log_cfg: dict[str, Any] = {"level": logging.WARNING, "format": LOG_FORMAT, "datefmt": LOG_DATEFMT}
+
+#: A log file rotates at this size, keeping this many old copies (spec 2.1.1: 10 MB x 5).
+LOG_FILE_BYTES = 10 * 1024 * 1024
+LOG_FILE_BACKUPS = 5
+
+
+def timer() -> float:
+    """Wall-clock seconds since the epoch (what the spec renders with ``timestamp(timer())``)."""
+    return time.time()
+
+
+def verbosity_level(verbose: int) -> int:
+    """The log level for a count of ``-v`` options."""
+    return VERBOSITY_LEVELS[max(0, min(verbose, len(VERBOSITY_LEVELS) - 1))]
+
+
+def log_setup(verbose: int = 0, logfile: str | None = None) -> None:
+    """Configure the root logger for a command-line tool: ``-v`` count and optional rotating file.
+
+    Replaces any handlers a previous call installed, so tools (and tests) may call it repeatedly.
+    """
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        root.removeHandler(handler)
+        handler.close()
+    handler: logging.Handler
+    if logfile:
+        handler = logging.handlers.RotatingFileHandler(
+            logfile, maxBytes=LOG_FILE_BYTES, backupCount=LOG_FILE_BACKUPS
+        )
+    else:
+        handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter(LOG_FORMAT, LOG_DATEFMT))
+    root.addHandler(handler)
+    root.setLevel(verbosity_level(verbose))
