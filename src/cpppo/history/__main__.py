@@ -1,0 +1,120 @@
+"""``python -m cpppo.history``: print a history (in a time window and zone), or replay it.
+
+python -m cpppo.history some_file.hst
+python -m cpppo.history -z local -s "2014-07-15 16:00 MDT" -d 1h some_file.hst
+python -m cpppo.history --replay 10 some_file.hst     # an hour of records in six minutes
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+from collections.abc import Sequence
+
+from ..misc import log_setup
+from .files import history_files, playback, reader
+from .times import duration, timestamp
+from .zones import get_zone
+
+log = logging.getLogger("cpppo.history")
+
+
+class Parser(argparse.ArgumentParser):
+    """An argument parser that reports a bad argument in one line (exit status 2)."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def build_parser() -> Parser:
+    """The command line of ``python -m cpppo.history``."""
+    parser = Parser(
+        prog="python -m cpppo.history",
+        description="Print or replay a history file (and its rotations) in time order.",
+    )
+    parser.add_argument("-v", "--verbose", action="count", default=0, help="more logging")
+    parser.add_argument("-s", "--start", help="first time to print (e.g. '2014-07-15 16:00 MDT')")
+    window = parser.add_mutually_exclusive_group()
+    window.add_argument("-e", "--end", help="stop before this time")
+    window.add_argument("-d", "--duration", help="stop this long after --start (e.g. 1h30m)")
+    parser.add_argument(
+        "-z",
+        "--zone",
+        default="UTC",
+        help="zone to show times in, and of --start/--end without one: UTC (default), local, "
+        "or a name like America/Edmonton",
+    )
+    parser.add_argument(
+        "-p", "--precision", type=int, default=3, help="fractional second digits, 0-6 (default 3)"
+    )
+    parser.add_argument(
+        "-r",
+        "--replay",
+        type=float,
+        nargs="?",
+        const=1.0,
+        metavar="FACTOR",
+        help="replay at FACTOR times real speed (default 1; 0 = as fast as possible)",
+    )
+    parser.add_argument("--strict", action="store_true", help="fail on a malformed line")
+    parser.add_argument("path", help="history file, e.g. some_file.hst")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    log_setup(args.verbose)
+    try:
+        zone = get_zone(args.zone)
+        start = None if args.start is None else timestamp(args.start, zone)
+        end = None if args.end is None else timestamp(args.end, zone)
+        if args.duration is not None:
+            if start is None:
+                parser.error("--duration needs --start")
+            end = start + duration(args.duration)
+    except (ValueError, TypeError) as exc:
+        parser.error(str(exc))
+    if not 0 <= args.precision <= 6:
+        parser.error("--precision must be 0 to 6")
+    if args.replay is not None and not args.replay >= 0:
+        parser.error("--replay FACTOR must be >= 0")
+    if not history_files(args.path):
+        parser.error(
+            f"no history records at {args.path}"
+            if os.path.exists(args.path)
+            else f"no such history: {args.path}"
+        )
+
+    records = reader(args.path, start, end, strict=args.strict)
+    stream = iter(records) if args.replay is None else playback(records, args.replay, start=start)
+    count = 0
+    out = sys.stdout
+    try:
+        for when, key, payload in stream:
+            out.write(f"{when.render(zone, ms=args.precision)}\t")
+            out.write(f"{json.dumps(key)}\t{json.dumps(payload)}\n")
+            count += 1
+            if args.replay:
+                out.flush()
+        out.flush()
+    except ValueError as exc:  # a malformed line, with --strict
+        print(f"{parser.prog}: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        # Quietly stop when the reader of our output goes away (e.g. `| head`).
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, out.fileno())
+        return 0
+    log.info("%d records; %d lines skipped", count, records.skipped)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,502 @@
+"""History files: append timestamped records, rotate and compress, read back in time order, replay.
+
+A history file (``name.hst``) holds text lines ``<timestamp>\\t<json key>\\t<json payload>\\n``
+(the timestamp in UTC, ``YYYY-MM-DD HH:MM:SS.mmm``) and ``# comment`` lines. Rotated files are
+``name.hst.1``, ``name.hst.2``, … (``1`` the most recent), each possibly compressed (``.gz``,
+``.bz2``, ``.xz``).
+"""
+
+from __future__ import annotations
+
+import bz2
+import datetime
+import gzip
+import json
+import logging
+import lzma
+import os
+import re
+import shutil
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator
+from json import scanner
+from typing import IO, Any
+
+from .times import EPOCH, MICROSECOND, ZoneSpec, _digits, _round_us, parse_seconds, timestamp
+
+log = logging.getLogger(__name__)
+
+#: Suffix -> opener of each supported compression.
+COMPRESSORS: dict[str, Callable[..., IO[Any]]] = {
+    ".gz": gzip.open,
+    ".bz2": bz2.open,
+    ".xz": lzma.open,
+}
+#: Default compression level (gzip, bzip2) or preset (xz) of rotated files.
+COMPRESS_LEVELS = {".gz": 6, ".bz2": 9, ".xz": 6}
+
+Record = tuple[timestamp, Any, Any]
+
+
+def compression(path: str) -> str:
+    """The compression suffix of ``path`` (``.gz``, ``.bz2``, ``.xz``), or ``""``."""
+    _, ext = os.path.splitext(path)
+    return ext if ext in COMPRESSORS else ""
+
+
+def opener(path: str | os.PathLike[str], mode: str = "rt", level: int | None = None) -> IO[Any]:
+    """Open ``path``, (de)compressing by its suffix; text modes use UTF-8 and ``\\n`` lines."""
+    path = os.fspath(path)
+    ext = compression(path)
+    text = {"encoding": "utf-8", "newline": "\n"} if "b" not in mode else {}
+    if not ext:
+        return open(path, mode, **text)
+    kwargs: dict[str, Any] = dict(text)
+    if level is not None and any(c in mode for c in "wax"):
+        kwargs["preset" if ext == ".xz" else "compresslevel"] = level
+    return COMPRESSORS[ext](path, mode, **kwargs)
+
+
+def rotations(path: str | os.PathLike[str]) -> list[tuple[int, str]]:
+    """Rotated files of history ``path``: ``[(n, 'path.n[.gz|.bz2|.xz]'), …]`` sorted by n."""
+    path = os.fspath(path)
+    directory, base = os.path.split(path)
+    pattern = re.compile(re.escape(base) + r"\.(\d+)(\.gz|\.bz2|\.xz)?")
+    found = []
+    try:
+        entries = os.listdir(directory or ".")
+    except FileNotFoundError:
+        return []
+    for name in entries:
+        match = pattern.fullmatch(name)
+        if match:
+            found.append((int(match[1]), os.path.join(directory, name)))
+    return sorted(found)
+
+
+def format_record(key: Any, payload: Any, now: timestamp) -> str:
+    """One history line (with its newline) for ``key`` and ``payload`` at ``now``."""
+    return f"{now}\t{json.dumps(key)}\t{json.dumps(payload)}\n"
+
+
+def parse_record(line: str) -> Record | None:
+    """Parse one history line: ``(timestamp, key, payload)``, or None for a comment or blank line.
+
+    Raises ValueError for a malformed line (including one missing its newline, i.e. torn).
+    """
+    if not line.endswith("\n"):
+        raise ValueError("incomplete line (no newline)")
+    if not line.strip() or line.lstrip().startswith("#"):
+        return None
+    fields = line.split("\t", 2)
+    if len(fields) != 3:
+        raise ValueError("expected <timestamp>\\t<json key>\\t<json payload>")
+    try:
+        return timestamp(fields[0]), json.loads(fields[1]), json.loads(fields[2])
+    except TypeError as exc:
+        raise ValueError(str(exc)) from None
+
+
+class logger:
+    """Append records to a history file; thread-safe.
+
+    ``logger(path)``; ``.write(key, payload, now=None)`` appends one record (JSON-serializable key
+    and payload) and returns its timestamp; ``.comment(text)``; ``.close()``; a context manager.
+
+    Each record is written to the OS with a single ``write()`` as it arrives (``O_APPEND``, so
+    processes may share a file). ``fsync``: False (never), True (after every record) or seconds
+    (at the first record that many seconds after the last sync, and at rotation/close).
+    ``rotate_bytes``/``rotate_age`` (seconds or a duration like ``"1d"``, measured from the
+    file's first record) rotate ``path`` to ``path.1`` (shifting older ones up, keeping ``keep``
+    of them if given) and compress it (``compress``: ``"gz"``, ``"bz2"``, ``"xz"`` or None).
+    ``ms``: timestamp fractional digits (True: 3; up to 6).
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        fsync: bool | float = False,
+        rotate_bytes: int | None = None,
+        rotate_age: float | str | None = None,
+        keep: int | None = None,
+        compress: str | None = "gz",
+        compress_level: int | None = None,
+        ms: bool | int = True,
+    ) -> None:
+        self.path = os.fspath(path)
+        if compression(self.path):
+            raise ValueError(f"a history being written cannot be compressed: {self.path}")
+        if compress is not None and "." + compress.lstrip(".") not in COMPRESSORS:
+            raise ValueError(f"compress must be one of gz, bz2, xz or None, not {compress!r}")
+        self.compress = None if compress is None else "." + compress.lstrip(".")
+        self.compress_level = compress_level
+        if rotate_bytes is not None and rotate_bytes <= 0:
+            raise ValueError("rotate_bytes must be positive")
+        self.rotate_bytes = rotate_bytes
+        self.rotate_age = None if rotate_age is None else parse_seconds(rotate_age)
+        if self.rotate_age is not None and self.rotate_age <= 0:
+            raise ValueError("rotate_age must be positive")
+        if keep is not None and keep < 0:
+            raise ValueError("keep must be >= 0")
+        self.keep = keep
+        if fsync is True:
+            self._fsync_every: float | None = 0.0
+        elif fsync is False or fsync is None:
+            self._fsync_every = None
+        elif fsync > 0:
+            self._fsync_every = float(fsync)
+        else:
+            raise ValueError("fsync must be True, False or a positive number of seconds")
+        self._digits = _digits(ms)
+        self._lock = threading.Lock()
+        self._file: IO[bytes] | None = None
+        self._size = 0
+        self._first_us: int | None = None  # first record of the current file, for rotate_age
+        self._unsynced = False
+        self._synced_at = time.monotonic()
+        self._torn = False  # a failed write may have left a partial line
+        self._second = None  # cache: rendered 'YYYY-MM-DD HH:MM:SS' of this second
+        self._prefix = ""
+        self._open()
+
+    # --- file handling (call with the lock held) ------------------------------------------------
+    def _open(self) -> None:
+        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666)
+        self._file = open(fd, "ab", buffering=0)  # noqa: SIM115 (lives as long as the logger)
+        self._size = os.fstat(fd).st_size
+        self._first_us = None
+        self._torn = False
+        if self._size:
+            with open(self.path, "rb") as f:
+                f.seek(-1, os.SEEK_END)
+                if f.read(1) != b"\n":
+                    log.warning("%s: ends in an incomplete line; it will be skipped", self.path)
+                    self._torn = True
+            if self.rotate_age is not None:
+                self._first_us = first_record_us(self.path)
+
+    def _write(self, data: bytes) -> None:
+        assert self._file is not None
+        if self._torn:
+            data = b"\n" + data
+        view = memoryview(data)
+        try:
+            while view:
+                written = self._file.write(view)
+                if not written:
+                    raise OSError(f"{self.path}: write made no progress")
+                view = view[written:]
+        except BaseException:
+            self._torn = len(view) != len(data)
+            raise
+        self._torn = False
+        self._size += len(data)
+        self._unsynced = True
+
+    def _sync(self) -> None:
+        if self._file is not None and self._unsynced:
+            os.fsync(self._file.fileno())
+        self._unsynced = False
+        self._synced_at = time.monotonic()
+
+    def _maybe_sync(self) -> None:
+        every = self._fsync_every
+        if every is not None and (every == 0 or time.monotonic() - self._synced_at >= every):
+            self._sync()
+
+    def _rotate(self) -> str | None:
+        """Move the current file to ``path.1`` (older ones up), compress it, start afresh."""
+        assert self._file is not None
+        if self._fsync_every is not None:
+            self._sync()
+        self._file.close()
+        self._file = None
+        try:
+            rotated = None
+            if self._size:
+                for number, name in reversed(rotations(self.path)):
+                    if self.keep is not None and number >= self.keep:
+                        os.remove(name)
+                        continue
+                    os.replace(name, f"{self.path}.{number + 1}{compression(name)}")
+                if self.keep == 0:
+                    os.remove(self.path)
+                else:
+                    rotated = f"{self.path}.1"
+                    os.replace(self.path, rotated)
+                    if self.compress:
+                        rotated = self._compress(rotated)
+        finally:
+            self._open()
+        return rotated
+
+    def _compress(self, name: str) -> str:
+        """Compress ``name`` to ``name.<ext>`` (atomically, via a temporary file); the new name."""
+        assert self.compress is not None
+        target = name + self.compress
+        temporary = target + ".tmp"
+        level = self.compress_level
+        if level is None:
+            level = COMPRESS_LEVELS[self.compress]
+        with open(name, "rb") as src:
+            kwargs = {"preset" if self.compress == ".xz" else "compresslevel": level}
+            with COMPRESSORS[self.compress](temporary, "wb", **kwargs) as dst:
+                shutil.copyfileobj(src, dst, 1 << 20)
+        os.replace(temporary, target)
+        os.remove(name)
+        return target
+
+    def _stamp(self, us: int) -> str:
+        """``us`` rendered in UTC at this logger's precision (caching the whole-second part)."""
+        digits = self._digits
+        us = _round_us(us, digits)
+        second, fraction = divmod(us, 1_000_000)
+        if second != self._second:
+            self._prefix = (EPOCH + second * 1_000_000 * MICROSECOND).isoformat(" ")
+            self._second = second
+        if not digits:
+            return self._prefix
+        return f"{self._prefix}.{fraction:06d}"[: 20 + digits]
+
+    def _due(self, us: int, size: int) -> bool:
+        if not self._size:
+            return False
+        if self.rotate_bytes is not None and self._size + size > self.rotate_bytes:
+            return True
+        age = self.rotate_age
+        return age is not None and self._first_us is not None and us - self._first_us >= age * 1e6
+
+    def _append(self, us: int, data: bytes, record: bool) -> None:
+        with self._lock:
+            if self._file is None:
+                raise ValueError(f"history logger {self.path} is closed")
+            if self._due(us, len(data)):
+                self._rotate()
+            self._write(data)
+            if record and self._first_us is None:
+                self._first_us = us
+            self._maybe_sync()
+
+    # --- public API -----------------------------------------------------------------------------
+    def write(self, key: Any, payload: Any, now: timestamp | float | None = None) -> timestamp:
+        """Append the record ``key``, ``payload`` at ``now`` (default: the current time)."""
+        when = timestamp.from_us(time.time_ns() // 1000) if now is None else timestamp(now)
+        us = when.us
+        line = f"{self._stamp(us)}\t{json.dumps(key)}\t{json.dumps(payload)}\n"
+        self._append(us, line.encode("utf-8"), True)
+        return when
+
+    def comment(self, text: str, now: timestamp | float | None = None, stamp: bool = True) -> None:
+        """Append ``# <timestamp>: text`` (each further line of ``text`` as ``# …``)."""
+        when = timestamp.from_us(time.time_ns() // 1000) if now is None else timestamp(now)
+        lines = str(text).splitlines() or [""]
+        if stamp:
+            lines[0] = f"{self._stamp(when.us)}: {lines[0]}"
+        data = "".join(f"# {line}\n" for line in lines).encode("utf-8")
+        self._append(when.us, data, False)
+
+    def rotate(self) -> str | None:
+        """Rotate now; the rotated (compressed) file's name, or None if there was nothing to."""
+        with self._lock:
+            if self._file is None:
+                raise ValueError(f"history logger {self.path} is closed")
+            return self._rotate()
+
+    def sync(self) -> None:
+        """``fsync`` the file now."""
+        with self._lock:
+            self._sync()
+
+    @property
+    def closed(self) -> bool:
+        """True once closed."""
+        return self._file is None
+
+    def close(self) -> None:
+        """Sync (if fsync was asked for) and close; idempotent."""
+        with self._lock:
+            if self._file is None:
+                return
+            try:
+                if self._fsync_every is not None:
+                    self._sync()
+            finally:
+                self._file.close()
+                self._file = None
+
+    def __enter__(self) -> logger:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        state = "closed" if self.closed else f"{self._size} bytes"
+        return f"<logger {self.path!r} {state}>"
+
+
+def first_record_us(path: str) -> int | None:
+    """Microseconds of the first valid record of ``path``, or None if it has none."""
+    try:
+        with opener(path, "rt") as f:
+            for line in f:
+                try:
+                    record = parse_record(line)
+                except ValueError:
+                    continue
+                if record is not None:
+                    return record[0].us
+    except (OSError, EOFError, lzma.LZMAError, UnicodeDecodeError) as exc:
+        log.warning("%s: unreadable: %s", path, exc)
+    return None
+
+
+def history_files(path: str | os.PathLike[str]) -> list[tuple[timestamp, str]]:
+    """The files of history ``path`` with records, in time order: ``[(first timestamp, name)]``.
+
+    ``path`` and its rotations ``path.N[.gz|.bz2|.xz]``; where both ``path.N`` and a compressed
+    ``path.N.gz`` exist (compression interrupted), the uncompressed one is used.
+    """
+    path = os.fspath(path)
+    chosen: dict[int, str] = {}
+    for number, name in rotations(path):
+        if number not in chosen or compression(chosen[number]):
+            chosen[number] = name
+    candidates = [(0, path)] if os.path.exists(path) else []
+    candidates += sorted(chosen.items())
+    ordered = []
+    for number, name in candidates:
+        us = first_record_us(name)
+        if us is not None:
+            ordered.append((us, -number, name))
+    ordered.sort()
+    return [(timestamp.from_us(us), name) for us, _, name in ordered]
+
+
+class reader:
+    """Iterate the records of a history and its rotations in time order: ``(timestamp, key,
+    payload)``, from ``start`` (inclusive) to ``end`` (exclusive).
+
+    ``start``/``end``: anything :class:`timestamp` accepts (strings are in ``tzinfo``, default
+    UTC). Malformed lines and a torn last line are skipped with a warning (counted in ``.skipped``)
+    unless ``strict``, which raises ValueError. Iterating again re-reads the files.
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        start: Any = None,
+        end: Any = None,
+        *,
+        tzinfo: ZoneSpec = None,
+        strict: bool = False,
+    ) -> None:
+        self.path = os.fspath(path)
+        self.start = None if start is None else timestamp(start, tzinfo)
+        self.end = None if end is None else timestamp(end, tzinfo)
+        self.strict = strict
+        self.skipped = 0
+
+    def files(self) -> list[str]:
+        """The files to read, oldest first, beginning with the one holding ``start``."""
+        found = history_files(self.path)
+        if self.start is not None:
+            later = [i for i, (first, _) in enumerate(found) if first.us > self.start.us]
+            begin = (later[0] if later else len(found)) - 1
+            found = found[max(begin, 0) :]
+        return [name for _, name in found]
+
+    def _bad(self, name: str, lineno: int, line: str, problem: str) -> None:
+        if self.strict:
+            raise ValueError(f"{name}:{lineno}: {problem}: {line[:80]!r}")
+        self.skipped += 1
+        log.warning("%s:%d: skipped %s: %.80r", name, lineno, problem, line)
+
+    def __iter__(self) -> Iterator[Record]:
+        start_us = None if self.start is None else self.start.us
+        end_us = None if self.end is None else self.end.us
+        scan = scanner.make_scanner(json.JSONDecoder())
+        fromisoformat = datetime.datetime.fromisoformat
+        new = object.__new__
+        cls = timestamp
+        for name in self.files():
+            with opener(name, "rt") as f:
+                for lineno, line in enumerate(f, 1):
+                    first = line[0]
+                    if first == "#" or first == "\n":
+                        continue
+                    try:  # the fast path, for lines as the logger writes them
+                        tab = line.index("\t")
+                        text = line[:tab]
+                        us = (fromisoformat(text) - EPOCH) // MICROSECOND
+                        key, at = scan(line, tab + 1)
+                        if line[at] != "\t":
+                            raise ValueError
+                        payload, at = scan(line, at + 1)
+                        if at != len(line) - 1:  # anything but the newline after the payload
+                            raise ValueError
+                        stamp = new(cls)
+                        stamp._us = us
+                        stamp._str = text if tab == 23 and text[10] == " " else None
+                    except (ValueError, TypeError, IndexError, StopIteration):
+                        try:
+                            record = parse_record(line)
+                        except ValueError as exc:
+                            self._bad(name, lineno, line, str(exc))
+                            continue
+                        if record is None:
+                            continue
+                        stamp, key, payload = record
+                        us = stamp.us
+                    if start_us is not None and us < start_us:
+                        continue
+                    if end_us is not None and us >= end_us:
+                        return
+                    yield stamp, key, payload
+
+
+def playback(
+    records: Iterable[Record],
+    factor: float = 1.0,
+    *,
+    start: Any = None,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
+) -> Iterator[Record]:
+    """Yield ``records`` as their time comes, at ``factor`` times real speed.
+
+    ``factor=10`` replays an hour in six minutes; ``factor=0`` yields as fast as possible. Time
+    runs from ``start`` (default: the first record's time), which is "now" when iteration begins.
+    """
+    if factor < 0 or factor != factor:
+        raise ValueError(f"playback factor must be >= 0, not {factor!r}")
+    if factor == 0:
+        yield from records
+        return
+    basis = None if start is None else timestamp(start)
+    began = None
+    for record in records:
+        if began is None:
+            began = clock()
+            if basis is None:
+                basis = record[0]
+        due = began + (record[0] - basis) / factor
+        delay = due - clock()
+        if delay > 0:
+            sleep(delay)
+        yield record
+
+
+__all__ = [
+    "COMPRESSORS",
+    "format_record",
+    "history_files",
+    "logger",
+    "opener",
+    "parse_record",
+    "playback",
+    "reader",
+    "rotations",
+]
