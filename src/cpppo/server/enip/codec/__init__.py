@@ -1,0 +1,33 @@
+"""Sans-IO EtherNet/IP + CIP wire formats: bytes in, plain objects out, and back.
+
+One definition of every wire format, shared by the simulator and the client. Submodules:
+``errors`` (DecodeError, EncodeError), ``types`` (CIP data types), ``encap`` (encapsulation
+header, commands, framing), ``cpf`` (Common Packet Format items), ``epath`` (path segments), ``cip``
+(message router requests/replies, status codes, Multiple Service Packet, attribute lists, and
+re-exports of ``connection`` (Unconnected Send, Forward Open/Close) and ``tags`` (Logix tag
+services, Symbol and Template records)), ``format`` (enip_format).
+The public names of all of them are re-exported here.
+"""
+
+from . import cip, cpf, encap, epath, errors, types
+from .cip import *  # noqa: F403
+from .cpf import *  # noqa: F403
+from .encap import *  # noqa: F403
+from .epath import *  # noqa: F403
+from .errors import *  # noqa: F403
+from .types import *  # noqa: F403
+
+__all__ = [
+    "cip",
+    "cpf",
+    "encap",
+    "epath",
+    "errors",
+    "types",
+    *cip.__all__,
+    *cpf.__all__,
+    *encap.__all__,
+    *epath.__all__,
+    *errors.__all__,
+    *types.__all__,
+]
