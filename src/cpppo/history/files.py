@@ -39,6 +39,38 @@ COMPRESS_LEVELS = {".gz": 6, ".bz2": 9, ".xz": 6}
 Record = tuple[timestamp, Any, Any]
 
 
+def _unserializable(value: Any) -> Any:
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
+_c_encoder = getattr(json.encoder, "c_make_encoder", None)
+_encoder = (
+    None
+    if _c_encoder is None
+    else _c_encoder(
+        None,
+        _unserializable,
+        json.encoder.encode_basestring_ascii,
+        None,
+        ": ",
+        ", ",
+        False,
+        False,
+        True,
+    )
+)
+
+
+def encode_json(value: Any) -> str:
+    """``json.dumps(value)`` (ASCII, no newlines), faster: the C encoder, made once."""
+    if _encoder is None:
+        return json.dumps(value)
+    try:
+        return "".join(_encoder(value, 0))
+    except RecursionError:
+        raise ValueError("Circular reference (or too deep nesting) in a JSON value") from None
+
+
 def compression(path: str) -> str:
     """The compression suffix of ``path`` (``.gz``, ``.bz2``, ``.xz``), or ``""``."""
     _, ext = os.path.splitext(path)
@@ -77,7 +109,7 @@ def rotations(path: str | os.PathLike[str]) -> list[tuple[int, str]]:
 
 def format_record(key: Any, payload: Any, now: timestamp) -> str:
     """One history line (with its newline) for ``key`` and ``payload`` at ``now``."""
-    return f"{now}\t{json.dumps(key)}\t{json.dumps(payload)}\n"
+    return f"{now}\t{encode_json(key)}\t{encode_json(payload)}\n"
 
 
 def parse_record(line: str) -> Record | None:
@@ -141,6 +173,7 @@ class logger:
         if keep is not None and keep < 0:
             raise ValueError("keep must be >= 0")
         self.keep = keep
+        self._rotating = rotate_bytes is not None or self.rotate_age is not None
         if fsync is True:
             self._fsync_every: float | None = 0.0
         elif fsync is False or fsync is None:
@@ -177,20 +210,18 @@ class logger:
             if self.rotate_age is not None:
                 self._first_us = first_record_us(self.path)
 
-    def _write(self, data: bytes) -> None:
+    def _write(self, data: bytes, done: int = 0) -> None:
+        """Write ``data[done:]`` (after a newline, if a failed write may have torn a line)."""
         assert self._file is not None
-        if self._torn:
+        if self._torn and not done:
             data = b"\n" + data
-        view = memoryview(data)
-        try:
-            while view:
-                written = self._file.write(view)
-                if not written:
-                    raise OSError(f"{self.path}: write made no progress")
-                view = view[written:]
-        except BaseException:
-            self._torn = len(view) != len(data)
-            raise
+        view = memoryview(data)[done:]
+        self._torn = True  # until all of it is written
+        while view:
+            written = self._file.write(view)
+            if not written:
+                raise OSError(f"{self.path}: write made no progress")
+            view = view[written:]
         self._torn = False
         self._size += len(data)
         self._unsynced = True
@@ -251,11 +282,16 @@ class logger:
     def _stamp(self, us: int) -> str:
         """``us`` rendered in UTC at this logger's precision (caching the whole-second part)."""
         digits = self._digits
-        us = _round_us(us, digits)
+        if digits != 3:
+            us = _round_us(us, digits)
+        else:
+            us = (us + 500) // 1000 * 1000
         second, fraction = divmod(us, 1_000_000)
         if second != self._second:
             self._prefix = (EPOCH + second * 1_000_000 * MICROSECOND).isoformat(" ")
             self._second = second
+        if digits == 3:
+            return f"{self._prefix}.{fraction // 1000:03d}"
         if not digits:
             return self._prefix
         return f"{self._prefix}.{fraction:06d}"[: 20 + digits]
@@ -268,34 +304,74 @@ class logger:
         age = self.rotate_age
         return age is not None and self._first_us is not None and us - self._first_us >= age * 1e6
 
-    def _append(self, us: int, data: bytes, record: bool) -> None:
+    def _append(self, now: Any, prefix: str | None, body: str, record: bool) -> timestamp:
+        """Write ``prefix + <time> + body`` (just ``body`` if ``prefix`` is None) at ``now``.
+
+        The current time is taken under the lock, so records without ``now`` are in time order.
+        """
+        when = None if now is None else now if isinstance(now, timestamp) else timestamp(now)
         with self._lock:
             if self._file is None:
                 raise ValueError(f"history logger {self.path} is closed")
+            if when is None:
+                when = timestamp.from_us(time.time_ns() // 1000)
+            us = when.us
+            text = body if prefix is None else f"{prefix}{self._stamp(us)}{body}"
+            data = text.encode()
             if self._due(us, len(data)):
                 self._rotate()
             self._write(data)
             if record and self._first_us is None:
                 self._first_us = us
             self._maybe_sync()
+        return when
 
     # --- public API -----------------------------------------------------------------------------
     def write(self, key: Any, payload: Any, now: timestamp | float | None = None) -> timestamp:
-        """Append the record ``key``, ``payload`` at ``now`` (default: the current time)."""
-        when = timestamp.from_us(time.time_ns() // 1000) if now is None else timestamp(now)
-        us = when.us
-        line = f"{self._stamp(us)}\t{json.dumps(key)}\t{json.dumps(payload)}\n"
-        self._append(us, line.encode("utf-8"), True)
-        return when
+        """Append the record ``key``, ``payload`` at ``now`` (default: the current time); its
+        timestamp. Raises TypeError/ValueError (writing nothing) if either isn't JSON-able."""
+        body = f"\t{encode_json(key)}\t{encode_json(payload)}\n"
+        if now is not None and not isinstance(now, timestamp):
+            now = timestamp(now)
+        with self._lock:
+            file = self._file
+            if file is None:
+                raise ValueError(f"history logger {self.path} is closed")
+            if now is None:  # taken under the lock, so records are in time order
+                now = timestamp.from_us(time.time_ns() // 1000)
+            us = now._us
+            data = (self._stamp(us) + body).encode()
+            size = len(data)
+            if self._rotating and self._due(us, size):
+                self._rotate()
+                file = self._file
+            if self._torn:
+                self._write(data)
+            else:
+                try:
+                    written = file.write(data)  # type: ignore[union-attr]
+                except BaseException:
+                    self._torn = True
+                    raise
+                if written != size:
+                    self._write(data, written or 0)  # the rest of a short write
+                else:
+                    self._size += size
+                    self._unsynced = True
+            if self._first_us is None:
+                self._first_us = us
+            if self._fsync_every is not None:
+                self._maybe_sync()
+        return now
 
     def comment(self, text: str, now: timestamp | float | None = None, stamp: bool = True) -> None:
         """Append ``# <timestamp>: text`` (each further line of ``text`` as ``# …``)."""
-        when = timestamp.from_us(time.time_ns() // 1000) if now is None else timestamp(now)
         lines = str(text).splitlines() or [""]
         if stamp:
-            lines[0] = f"{self._stamp(when.us)}: {lines[0]}"
-        data = "".join(f"# {line}\n" for line in lines).encode("utf-8")
-        self._append(when.us, data, False)
+            rest = "".join(f"# {line}\n" for line in lines[1:])
+            self._append(now, "# ", f": {lines[0]}\n{rest}", False)
+        else:
+            self._append(now, None, "".join(f"# {line}\n" for line in lines), False)
 
     def rotate(self) -> str | None:
         """Rotate now; the rotated (compressed) file's name, or None if there was nothing to."""
@@ -415,6 +491,7 @@ class reader:
         log.warning("%s:%d: skipped %s: %.80r", name, lineno, problem, line)
 
     def __iter__(self) -> Iterator[Record]:
+        self.skipped = 0
         start_us = None if self.start is None else self.start.us
         end_us = None if self.end is None else self.end.us
         scan = scanner.make_scanner(json.JSONDecoder())

@@ -61,7 +61,7 @@ def _round_us(us: int, digits: int) -> int:
 
 
 def parse_datetime(text: str, tzinfo: ZoneSpec = None) -> datetime.datetime:
-    """Parse ``YYYY-MM-DD HH:MM:SS.ffffff [zone]`` into an aware datetime.
+    """Parse ``YYYY-MM-DD HH:MM:SS.ffffff [zone]`` into an aware datetime (to the nearest µs).
 
     The optional zone designation may be an abbreviation (``MDT``), a numeric offset
     (``-06:00``), an IANA name (``America/Edmonton``), or an abbreviation followed by an IANA
@@ -72,9 +72,7 @@ def parse_datetime(text: str, tzinfo: ZoneSpec = None) -> datetime.datetime:
     match = DATETIME_RE.match(text)
     if not match:
         raise ValueError(f"not a date/time (YYYY-MM-DD HH:MM:SS.fff [zone]): {text!r}")
-    fraction = (match["f"] or "").ljust(6, "0")
-    if len(fraction) > 6 and fraction[6:].strip("0"):
-        raise ValueError(f"more than microsecond precision in {text!r}")
+    nanoseconds = int((match["f"] or "").ljust(9, "0"))
     try:
         naive = datetime.datetime(
             int(match["Y"]),
@@ -83,9 +81,8 @@ def parse_datetime(text: str, tzinfo: ZoneSpec = None) -> datetime.datetime:
             int(match["H"] or 0),
             int(match["M"] or 0),
             int(match["S"] or 0),
-            int(fraction[:6]),
-        )
-    except ValueError as exc:
+        ) + datetime.timedelta(microseconds=(nanoseconds + 500) // 1000)
+    except (ValueError, OverflowError) as exc:
         raise ValueError(f"invalid date/time {text!r}: {exc}") from None
     designation = match["zone"]
     if not designation:
@@ -94,8 +91,15 @@ def parse_datetime(text: str, tzinfo: ZoneSpec = None) -> datetime.datetime:
     words = designation.split()
     if len(words) > 2:
         raise ValueError(f"unrecognized time zone designation {designation!r} in {text!r}")
-    if len(words) == 2:  # 'MDT America/Edmonton'
-        return resolve_abbreviation(naive, words[0], get_zone(words[1]))
+    if len(words) == 2:  # 'MDT America/Edmonton' or '+04:00 Europe/Moscow'
+        zone = get_zone(words[1])
+        offset = parse_offset(words[0])
+        if offset is None:
+            return resolve_abbreviation(naive, words[0], zone)
+        aware = naive.replace(tzinfo=datetime.timezone(offset))
+        if aware.astimezone(zone).utcoffset() != offset:
+            raise TimeZoneError(f"{naive} {words[0]} is not a time in zone {zone_name(zone)}")
+        return aware
     word = words[0]
     offset = parse_offset(word)
     if offset is not None:
@@ -185,7 +189,9 @@ class timestamp:
         ``ms``: True for milliseconds, False for whole seconds, or 0..6 fractional digits (the
         time is rounded, not truncated). ``tzdetail``: None appends the zone's abbreviation
         (nothing in UTC); False the numeric offset (``-06:00``); True the abbreviation and the
-        zone's name (``MDT America/Edmonton``). All of these parse back to the same instant.
+        zone's name (``MDT America/Edmonton``). Where the abbreviation would be ambiguous (in the
+        repeated hour of a zone that changed offset but not abbreviation) the offset replaces it.
+        All of these parse back to the same instant.
         """
         digits = _digits(ms)
         zone = get_zone(tzinfo)
@@ -202,7 +208,12 @@ class timestamp:
             return f"{text} {format_offset(moment.utcoffset() or datetime.timedelta(0))}"
         abbreviation = moment.tzname() or ""
         if abbreviation.startswith(("UTC+", "UTC-")):  # a fixed-offset zone
-            return f"{text} {abbreviation[3:]}"
+            abbreviation = abbreviation[3:]
+        elif zone is not UTC:
+            other = moment.replace(fold=1 - moment.fold)
+            if other.utcoffset() != moment.utcoffset() and other.tzname() == abbreviation:
+                # The zone changed offset but not abbreviation; only the offset is unambiguous.
+                abbreviation = format_offset(moment.utcoffset() or datetime.timedelta(0))
         if tzdetail is None:
             return text if zone is UTC else f"{text} {abbreviation}"
         name = zone_name(zone)
@@ -329,7 +340,7 @@ class duration(float):
         """Render as ``1w2d3h4m5.678s`` rounded to ``ms`` fractional digits (True: 3)."""
         digits = _digits(ms)
         scale = 10**digits
-        units = round(abs(float(self)) * scale)
+        units = math.floor(abs(float(self)) * scale + 0.5)  # half up, like timestamps
         if units == 0:
             return "0s"
         parts = ["-"] if self < 0 else []
