@@ -10,6 +10,7 @@ entries, as for any dict.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterator, Mapping
 from typing import Any
@@ -21,7 +22,8 @@ _COMPONENT = re.compile(r"([^\[\]]*)((?:\[-?\d+\])*)\Z")
 _INDEX = re.compile(r"\[(-?\d+)\]")
 
 
-def _steps(key: str) -> list[str | int]:
+@functools.lru_cache(maxsize=1024)
+def _steps(key: str) -> tuple[str | int, ...]:
     """Split a dotted path into dict keys (str) and list indices (int)."""
     steps: list[str | int] = []
     depth: list[int] = []  # len(steps) before each dotted component, to step back over it
@@ -38,7 +40,7 @@ def _steps(key: str) -> list[str | int]:
         steps.extend(int(i) for i in _INDEX.findall(match.group(2)))
     if not steps:
         raise KeyError(f"empty dotdict path {key!r}")
-    return steps
+    return tuple(steps)
 
 
 def _is_path(key: object) -> bool:
@@ -55,7 +57,7 @@ class dotdict(dict):
         self.update(*args, **kwds)
 
     # --- path navigation --------------------------------------------------------------------
-    def _parent(self, steps: list[str | int], create: bool) -> Any:
+    def _parent(self, steps: tuple[str | int, ...], create: bool) -> Any:
         """The container holding the last step (creating dotdict levels if asked)."""
         here: Any = self
         for step in steps[:-1]:
