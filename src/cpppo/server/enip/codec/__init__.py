@@ -9,7 +9,7 @@ services, Symbol and Template records)), ``format`` (enip_format).
 The public names of all of them are re-exported here.
 """
 
-from . import cip, cpf, encap, epath, errors, types
+from . import cip, connection, cpf, encap, epath, errors, tags, types
 from .cip import *  # noqa: F403
 from .cpf import *  # noqa: F403
 from .encap import *  # noqa: F403
@@ -19,10 +19,12 @@ from .types import *  # noqa: F403
 
 __all__ = [
     "cip",
+    "connection",
     "cpf",
     "encap",
     "epath",
     "errors",
+    "tags",
     "types",
     *cip.__all__,
     *cpf.__all__,

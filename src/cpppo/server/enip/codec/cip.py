@@ -31,8 +31,12 @@ Logix tag, Symbol and Template payloads from ``tags.py``, and are re-exported he
                         is allowed only last (it takes the rest).
     encode_set_attribute_list(items) / decode_set_attribute_list(buf, sizes)
     encode_set_attribute_list_reply(results) / decode_set_attribute_list_reply(buf)
-    TypeRef(code, handle=None)                       type of tag data on the wire.
-    encode_type(code, handle=None) -> bytes / decode_type(buf, offset=0) -> (TypeRef, next)
+
+Re-exported from ``connection``: UnconnectedSend, encode/decode_unconnected_send, ForwardOpen,
+ForwardOpenReply, ForwardClose, ForwardCloseReply, ConnectionFailure, ConnectionParameters and
+their encode_/decode_ functions. From ``tags``: TypeRef, encode/decode_type, the Read/Write Tag
+[Fragmented] and Read-Modify-Write payloads, TypedData, Symbol records and type words, Template
+attributes, reads and definitions. See those modules' docstrings.
 """
 
 from __future__ import annotations
@@ -43,9 +47,11 @@ from enum import IntEnum
 from types import MappingProxyType
 from typing import NamedTuple
 
+from . import connection, tags
+from .connection import *  # noqa: F403
 from .epath import decode_epath, encode_epath
 from .errors import DecodeError, EncodeError
-from .types import STRUCT_CODE
+from .tags import *  # noqa: F403
 
 __all__ = [
     "CONNECTION_MANAGER_EPATH",
@@ -59,7 +65,6 @@ __all__ = [
     "Request",
     "Service",
     "Status",
-    "TypeRef",
     "decode_attribute_ids",
     "decode_attribute_list_reply",
     "decode_multiple",
@@ -67,7 +72,6 @@ __all__ = [
     "decode_request",
     "decode_set_attribute_list",
     "decode_set_attribute_list_reply",
-    "decode_type",
     "encode_attribute_ids",
     "encode_attribute_list_reply",
     "encode_multiple",
@@ -75,9 +79,10 @@ __all__ = [
     "encode_request",
     "encode_set_attribute_list",
     "encode_set_attribute_list_reply",
-    "encode_type",
     "split_request",
     "status_text",
+    *connection.__all__,
+    *tags.__all__,
 ]
 
 REPLY_BIT = 0x80
@@ -549,31 +554,3 @@ def decode_set_attribute_list_reply(buf: bytes | bytearray | memoryview) -> list
         raise DecodeError(f"set attribute list reply: {n} entries in {len(buf)} bytes")
     flat = struct.unpack_from(f"<{2 * n}H", buf, 2)
     return list(zip(flat[0::2], flat[1::2]))
-
-
-class TypeRef(NamedTuple):
-    """A data type as Read/Write Tag carry it: an atomic code, or 0x02A0 + structure handle."""
-
-    code: int
-    handle: int | None = None
-
-
-def encode_type(code: int, handle: int | None = None) -> bytes:
-    """UINT code, plus UINT handle when ``code`` is the structure code 0x02A0."""
-    if code == STRUCT_CODE:
-        if handle is None:
-            raise EncodeError("structure type 0x02A0 needs a structure handle")
-        return _U16x2.pack(code, handle)
-    return _U16.pack(code)
-
-
-def decode_type(buf: bytes | bytearray | memoryview, offset: int = 0) -> tuple[TypeRef, int]:
-    """Decode a type at ``offset``; return it and the offset after it."""
-    if offset + 2 > len(buf):
-        raise DecodeError("data type: truncated", status=Status.NOT_ENOUGH_DATA)
-    (code,) = _U16.unpack_from(buf, offset)
-    if code == STRUCT_CODE:
-        if offset + 4 > len(buf):
-            raise DecodeError("structure type: handle truncated", status=Status.NOT_ENOUGH_DATA)
-        return TypeRef(code, _U16.unpack_from(buf, offset + 2)[0]), offset + 4
-    return TypeRef(code), offset + 2
