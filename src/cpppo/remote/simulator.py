@@ -174,6 +174,7 @@ class _Handler(ServerRequestHandler):
                 break
             used += size
             if body:
+                self.sim.requests += 1
                 task = self.loop.create_task(self.serve(unit, tid, body, addr))
                 self.sim._track(task)
         return used
@@ -308,6 +309,8 @@ class ModbusSimulator:
         self.loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._tasks: set[asyncio.Task] = set()
+        #: Request frames received (including ones ignored or answered with an exception).
+        self.requests = 0
 
     # -- faults -----------------------------------------------------------------------------
     @property
