@@ -9,12 +9,13 @@ services, Symbol and Template records)), ``format`` (enip_format).
 The public names of all of them are re-exported here.
 """
 
-from . import cip, connection, cpf, encap, epath, errors, tags, types
+from . import cip, connection, cpf, encap, epath, errors, format, tags, types
 from .cip import *  # noqa: F403
 from .cpf import *  # noqa: F403
 from .encap import *  # noqa: F403
 from .epath import *  # noqa: F403
 from .errors import *  # noqa: F403
+from .format import *  # noqa: F403
 from .types import *  # noqa: F403
 
 __all__ = [
@@ -24,6 +25,7 @@ __all__ = [
     "encap",
     "epath",
     "errors",
+    "format",
     "tags",
     "types",
     *cip.__all__,
@@ -31,5 +33,6 @@ __all__ = [
     *encap.__all__,
     *epath.__all__,
     *errors.__all__,
+    *format.__all__,
     *types.__all__,
 ]
