@@ -210,12 +210,26 @@ PATTERNS = [
 ]
 ALPHABET = "abcdxyz ,.0123456789αβγωéаяёΩ😀\n"
 TEXT = st.text(alphabet=ALPHABET, max_size=12) | st.text(max_size=6)
+FLAGS = re.DOTALL | re.ASCII  # greenery's '.' includes newline; its \d \w \s are ASCII
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(pattern=st.sampled_from(PATTERNS), text=TEXT)
-def test_property_regex_agrees_with_re_fullmatch(pattern, text):
-    expected = re.fullmatch(pattern, text, re.DOTALL | re.ASCII) is not None
+@st.composite
+def cases(draw, patterns):
+    """A pattern and a text: random, a sentence of the pattern, or a sentence with one edit."""
+    pattern = draw(st.sampled_from(patterns))
+    sentence = st.from_regex(re.compile(pattern, FLAGS), fullmatch=True)
+    text = draw(TEXT | sentence)
+    if text and draw(st.booleans()):
+        at = draw(st.integers(0, len(text)))
+        text = text[:at] + draw(st.sampled_from(["", *ALPHABET])) + text[at + 1 :]
+    return pattern, text
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(case=cases(PATTERNS))
+def test_property_regex_agrees_with_re_fullmatch(case):
+    pattern, text = case
+    expected = re.fullmatch(pattern, text, FLAGS) is not None
     machine = cpppo.regex(initial=pattern, terminal=True)
     assert accepts(machine, text) == expected
     assert accepts(machine, iter(text)) == expected  # one symbol at a time
@@ -245,8 +259,9 @@ def test_property_non_greedy_stops_at_shortest_sentence(pattern, text):
 BYTE_PATTERNS = [SPEC, "(x|yz)*", "[α-ω]+é|[0-9]", "[а-яё]+( [а-яё]+)*", "Ω?😀+"]
 
 
-@settings(max_examples=200, deadline=None)
-@given(pattern=st.sampled_from(BYTE_PATTERNS), text=TEXT)
-def test_property_regex_bytes_agrees_with_re_on_utf8(pattern, text):
-    expected = re.fullmatch(pattern, text, re.DOTALL | re.ASCII) is not None
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(case=cases(BYTE_PATTERNS))
+def test_property_regex_bytes_agrees_with_re_on_utf8(case):
+    pattern, text = case
+    expected = re.fullmatch(pattern, text, FLAGS) is not None
     assert accepts(cpppo.regex_bytes(initial=pattern, terminal=True), text.encode()) == expected
