@@ -184,3 +184,39 @@ def test_type_refs():
     for bad in ("", "c4", "a002ce"):
         with pytest.raises(DecodeError):
             cip.decode_type(bytes.fromhex(bad))
+
+
+# spec 2.1.6: getattr '@1/1' of the simulated controller (Get Attributes All on Identity 1/1)
+# fmt: off
+SPEC_IDENTITY_GAA = bytes([
+    1, 0, 14, 0, 54, 0, 20, 11, 96, 49, 26, 6, 108, 0, 20, 49, 55, 53, 54, 45, 76, 54, 49, 47,
+    66, 32, 76, 79, 71, 73, 88, 53, 53, 54, 49, 255, 0, 0, 0,
+])
+# fmt: on
+
+
+def test_identity_get_attributes_all_spec_bytes():
+    from cpppo.server.enip.codec.identity import (
+        IdentityAttributes,
+        decode_identity_attributes,
+        encode_identity_attributes,
+    )
+
+    ident = IdentityAttributes(1, 14, 54, 2836, 12640, 7079450, "1756-L61/B LOGIX5561", 255, 0, 0)
+    assert encode_identity_attributes(ident) == SPEC_IDENTITY_GAA
+    assert decode_identity_attributes(SPEC_IDENTITY_GAA) == ident
+    # the spec's poll output lists the first eight
+    assert list(ident[:8]) == [1, 14, 54, 2836, 12640, 7079450, "1756-L61/B LOGIX5561", 255]
+    # a real 1756-L61 (controllogix-SCADA-read-write.pcapng frame 13) stops after the name
+    short = SPEC_IDENTITY_GAA[:35]
+    assert decode_identity_attributes(short) == ident._replace(
+        state=None, configuration_consistency=None, heartbeat_interval=None
+    )
+    assert encode_identity_attributes(decode_identity_attributes(short)) == short
+    for bad in (SPEC_IDENTITY_GAA[:14], SPEC_IDENTITY_GAA[:30], SPEC_IDENTITY_GAA + b"\x00"):
+        with pytest.raises(DecodeError):
+            decode_identity_attributes(bad)
+    with pytest.raises(EncodeError):
+        encode_identity_attributes(ident._replace(product_name="x" * 256))
+    with pytest.raises(EncodeError):
+        encode_identity_attributes(ident._replace(vendor_id=-1))

@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from cpppo.server.enip.codec import cip, cpf, encap, epath, types
 from cpppo.server.enip.codec.errors import DecodeError
+from cpppo.server.enip.codec.identity import decode_identity_attributes
 
 DECODERS = {
     "decode_header": encap.decode_header,
@@ -50,6 +51,7 @@ DECODERS = {
     "decode_symbol_records": lambda b: cip.decode_symbol_records(b, [1, 2, 3, 5, 6, 7, 8, 10]),
     "decode_template_attributes": cip.decode_template_attributes,
     "decode_template_read": cip.decode_template_read,
+    "decode_identity_attributes": decode_identity_attributes,
     "decode_template_definition": lambda b: cip.decode_template_definition(b, b[0] if b else 0),
     **{f"type_{t.name}_{t.code:x}": t.decode for t in types.TYPES_BY_CODE.values()},
     "type_LOGIX_STRING": types.LOGIX_STRING.decode,

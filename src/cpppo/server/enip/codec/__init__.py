@@ -5,17 +5,19 @@ One definition of every wire format, shared by the simulator and the client. Sub
 header, commands, framing), ``cpf`` (Common Packet Format items), ``epath`` (path segments), ``cip``
 (message router requests/replies, status codes, Multiple Service Packet, attribute lists, and
 re-exports of ``connection`` (Unconnected Send, Forward Open/Close) and ``tags`` (Logix tag
-services, Symbol and Template records)), ``format`` (enip_format).
+services, Symbol and Template records)), ``identity`` (Identity Get Attributes All data),
+``format`` (enip_format).
 The public names of all of them are re-exported here.
 """
 
-from . import cip, connection, cpf, encap, epath, errors, format, tags, types
+from . import cip, connection, cpf, encap, epath, errors, format, identity, tags, types
 from .cip import *  # noqa: F403
 from .cpf import *  # noqa: F403
 from .encap import *  # noqa: F403
 from .epath import *  # noqa: F403
 from .errors import *  # noqa: F403
 from .format import *  # noqa: F403
+from .identity import *  # noqa: F403
 from .types import *  # noqa: F403
 
 __all__ = [
@@ -26,6 +28,7 @@ __all__ = [
     "epath",
     "errors",
     "format",
+    "identity",
     "tags",
     "types",
     *cip.__all__,
@@ -34,5 +37,6 @@ __all__ = [
     *epath.__all__,
     *errors.__all__,
     *format.__all__,
+    *identity.__all__,
     *types.__all__,
 ]
