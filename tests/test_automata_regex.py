@@ -265,3 +265,14 @@ def test_property_regex_bytes_agrees_with_re_on_utf8(case):
     pattern, text = case
     expected = re.fullmatch(pattern, text, FLAGS) is not None
     assert accepts(cpppo.regex_bytes(initial=pattern, terminal=True), text.encode()) == expected
+
+
+def test_symbols_of_other_kinds():
+    machine = cpppo.regex(initial="a+b", terminal=True)
+    _, data, source = run(machine, list("aaab!"))
+    assert data.input == "aaab" and source.peek() == "!"
+    _, data, _ = run(machine, bytearray(b"aab"))
+    assert data.input == bytearray(b"aab") and machine.terminal
+    with pytest.raises(NonTerminal) as info:
+        run(machine, [1.5, "a"])  # not a symbol of any class
+    assert info.value.state.name == "0'" and info.value.position == 0

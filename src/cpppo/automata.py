@@ -718,7 +718,7 @@ class regex(dfa):
             for run in _joined(pending):
                 _store(data, key, run)
             pending.clear()
-        self.current = self._program.states[code // self._program.ncls]
+            self.current = self._program.states[code // self._program.ncls]
         return self, self.current
 
 
