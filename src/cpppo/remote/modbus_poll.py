@@ -59,16 +59,19 @@ def make_parser() -> Parser:
 
 def main(argv: list[str] | None = None) -> int:
     """Write, then poll until SIGINT/SIGTERM; returns the exit status."""
-    from .plc import PlcError, PlcOffline
-    from .plc_modbus import poller_modbus, rtu_client, tcp_client
-
     parser = make_parser()
     args = parser.parse_args(argv)
+    from .plc import PlcError, PlcOffline
+    from .plc_modbus import poller_modbus, rtu_client, tcp_client  # needs pymodbus
+
     try:
         address = parse_address(args.address, 502)
         specs = parse_specs(args.registers)
         if not specs:
             raise UsageError("no registers to poll (e.g. 40001-40010)")
+        for spec in specs:
+            if spec.values is not None and not spec.table.writable:
+                raise UsageError(f"{spec}: {spec.table.name} are read-only")
         if args.unit is not None and not 0 <= args.unit <= 255:
             raise UsageError(f"unit id {args.unit} is outside 0-255")
         if not args.rate >= 0:

@@ -94,10 +94,10 @@ def make_parser() -> Parser:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the simulator until SIGINT/SIGTERM; returns the exit status."""
-    from .simulator import ModbusSimulator
-
     parser = make_parser()
     args = parser.parse_args(argv)
+    from .simulator import ModbusSimulator  # needs pymodbus: not for --help
+
     try:
         address = parse_address(args.address, 502)
         specs = parse_specs(args.registers)

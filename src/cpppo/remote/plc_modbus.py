@@ -185,15 +185,15 @@ class poller_modbus(poller):
             raise PlcOffline(f"{self.description}: {exc}") from exc
         if response is None:
             raise PlcOffline(f"{self.description}: no reply")
-        if response.isError():
-            code = getattr(response, "exception_code", 0)
-            reason = _EXCEPTIONS.get(code, "exception")
-            raise PlcError(f"{self.description}: {reason} (exception code {code})")
-        if response.function_code != request.function_code:
+        if response.function_code & 0x7F != request.function_code:
             raise PlcOffline(
                 f"{self.description}: reply function {response.function_code} to request "
                 f"function {request.function_code}"
             )
+        if response.isError():
+            code = getattr(response, "exception_code", 0)
+            reason = _EXCEPTIONS.get(code, "exception")
+            raise PlcError(f"{self.description}: {reason} (exception code {code})")
         return response
 
     def _read_block(self, block: ModbusBlock) -> dict[int, Any]:
