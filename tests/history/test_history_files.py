@@ -423,3 +423,31 @@ def test_playback_real_time(tmp_path):
     assert [h for h, _ in got] == [0, 0.5, 1.0, 1.5, 2.0]
     for history, real in got:
         assert history / 10 - 0.01 <= real <= history / 10 + 0.5
+
+
+def test_compression_does_not_hold_up_writers(tmp_path, monkeypatch):
+    """Rotated files are compressed in the background; records stay readable meanwhile."""
+    path = tmp_path / "bg.hst"
+    release = threading.Event()
+    started = threading.Event()
+    real = gzip.open
+
+    def slow_gzip(*args, **kwargs):
+        started.set()
+        assert release.wait(30)
+        return real(*args, **kwargs)
+
+    monkeypatch.setitem(history_files_module.COMPRESSORS, ".gz", slow_gzip)
+    log = logger(path, rotate_bytes=1000, compress="gz")
+    try:
+        written = write_all(log, records(20))  # rotates: path.1 is being compressed
+        assert started.wait(30)
+        assert rotations(path) == [(1, f"{path}.1")]
+        assert read_all(path) == written  # readable while compression waits
+        more = write_all(log, records(5, T0 + 100))  # writers are not held up meanwhile
+    finally:
+        release.set()
+        log.close()
+    assert rotations(path)[0] == (1, f"{path}.1.gz")
+    assert not [name for name in os.listdir(tmp_path) if name.endswith((".tmp", ".1"))]
+    assert read_all(path) == written + more

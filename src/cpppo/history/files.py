@@ -34,7 +34,7 @@ COMPRESSORS: dict[str, Callable[..., IO[Any]]] = {
     ".xz": lzma.open,
 }
 #: Default compression level (gzip, bzip2) or preset (xz) of rotated files.
-COMPRESS_LEVELS = {".gz": 6, ".bz2": 9, ".xz": 6}
+COMPRESS_LEVELS = {".gz": 6, ".bz2": 9, ".xz": 2}  # xz -6 is ~10x slower than -2 here
 
 Record = tuple[timestamp, Any, Any]
 
@@ -141,7 +141,8 @@ class logger:
     (at the first record that many seconds after the last sync, and at rotation/close).
     ``rotate_bytes``/``rotate_age`` (seconds or a duration like ``"1d"``, measured from the
     file's first record) rotate ``path`` to ``path.1`` (shifting older ones up, keeping ``keep``
-    of them if given) and compress it (``compress``: ``"gz"``, ``"bz2"``, ``"xz"`` or None).
+    of them if given) and compress it (``compress``: ``"gz"``, ``"bz2"``, ``"xz"`` or None) in a
+    background thread, so writers are not held up; ``close()`` waits for it.
     ``ms``: timestamp fractional digits (True: 3; up to 6).
     """
 
@@ -184,6 +185,7 @@ class logger:
             raise ValueError("fsync must be True, False or a positive number of seconds")
         self._digits = _digits(ms)
         self._lock = threading.Lock()
+        self._compressor: threading.Thread | None = None  # compressing the last rotated file
         self._file: IO[bytes] | None = None
         self._size = 0
         self._first_us: int | None = None  # first record of the current file, for rotate_age
@@ -238,46 +240,72 @@ class logger:
             self._sync()
 
     def _rotate(self) -> str | None:
-        """Move the current file to ``path.1`` (older ones up), compress it, start afresh."""
+        """Move the current file to ``path.1`` (older ones up) and start afresh; start compressing
+        ``path.1`` in the background. The rotated file's final name, or None if nothing to rotate.
+        """
         assert self._file is not None
+        if not self._size:
+            return None
+        self._settle()  # a previous compression must finish before its file is renamed
         if self._fsync_every is not None:
             self._sync()
         self._file.close()
         self._file = None
         try:
             rotated = None
-            if self._size:
-                for number, name in reversed(rotations(self.path)):
-                    if self.keep is not None and number >= self.keep:
-                        os.remove(name)
-                        continue
-                    os.replace(name, f"{self.path}.{number + 1}{compression(name)}")
-                if self.keep == 0:
-                    os.remove(self.path)
-                else:
-                    rotated = f"{self.path}.1"
-                    os.replace(self.path, rotated)
-                    if self.compress:
-                        rotated = self._compress(rotated)
+            for number, name in reversed(rotations(self.path)):
+                if self.keep is not None and number >= self.keep:
+                    os.remove(name)
+                    continue
+                os.replace(name, f"{self.path}.{number + 1}{compression(name)}")
+            if self.keep == 0:
+                os.remove(self.path)
+            else:
+                rotated = f"{self.path}.1"
+                os.replace(self.path, rotated)
+                if self.compress:
+                    self._compressor = threading.Thread(
+                        target=self._compress,
+                        args=(rotated,),
+                        name=f"compress {os.path.basename(rotated)}",
+                        daemon=False,
+                    )
+                    self._compressor.start()
+                    rotated += self.compress
         finally:
             self._open()
         return rotated
 
-    def _compress(self, name: str) -> str:
-        """Compress ``name`` to ``name.<ext>`` (atomically, via a temporary file); the new name."""
+    def _settle(self) -> None:
+        """Wait for a background compression to finish."""
+        compressor, self._compressor = self._compressor, None
+        if compressor is not None:
+            compressor.join()
+
+    def _compress(self, name: str) -> None:
+        """Compress ``name`` to ``name.<ext>`` atomically (via a temporary file), then remove it.
+
+        Runs in its own thread; on failure ``name`` stays, uncompressed (and readable).
+        """
         assert self.compress is not None
         target = name + self.compress
         temporary = target + ".tmp"
         level = self.compress_level
         if level is None:
             level = COMPRESS_LEVELS[self.compress]
-        with open(name, "rb") as src:
-            kwargs = {"preset" if self.compress == ".xz" else "compresslevel": level}
-            with COMPRESSORS[self.compress](temporary, "wb", **kwargs) as dst:
-                shutil.copyfileobj(src, dst, 1 << 20)
-        os.replace(temporary, target)
-        os.remove(name)
-        return target
+        try:
+            with open(name, "rb") as src:
+                kwargs = {"preset" if self.compress == ".xz" else "compresslevel": level}
+                with COMPRESSORS[self.compress](temporary, "wb", **kwargs) as dst:
+                    shutil.copyfileobj(src, dst, 1 << 20)
+            os.replace(temporary, target)
+            os.remove(name)
+        except Exception as exc:
+            log.error("%s: compression failed; left uncompressed: %s", name, exc)
+            try:
+                os.remove(temporary)
+            except OSError:
+                pass
 
     def _stamp(self, us: int) -> str:
         """``us`` rendered in UTC at this logger's precision (caching the whole-second part)."""
@@ -374,11 +402,16 @@ class logger:
             self._append(now, None, "".join(f"# {line}\n" for line in lines), False)
 
     def rotate(self) -> str | None:
-        """Rotate now; the rotated (compressed) file's name, or None if there was nothing to."""
+        """Rotate now and wait for the compression; the rotated file's name, or None if there was
+        nothing to rotate."""
         with self._lock:
             if self._file is None:
                 raise ValueError(f"history logger {self.path} is closed")
-            return self._rotate()
+            rotated = self._rotate()
+            compressor = self._compressor
+        if compressor is not None:
+            compressor.join()
+        return rotated
 
     def sync(self) -> None:
         """``fsync`` the file now."""
@@ -401,6 +434,7 @@ class logger:
             finally:
                 self._file.close()
                 self._file = None
+                self._settle()
 
     def __enter__(self) -> logger:
         return self
