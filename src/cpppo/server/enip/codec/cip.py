@@ -269,6 +269,7 @@ CONNECTION_MANAGER_EPATH = b"\x20\x06\x24\x01"
 _U16 = struct.Struct("<H")
 _U16x2 = struct.Struct("<HH")
 _REPLY_HEAD = struct.Struct("<BBBB")
+_new = tuple.__new__
 
 
 class Request(NamedTuple):
@@ -322,7 +323,7 @@ def split_request(buf: bytes | bytearray | memoryview) -> tuple[int, memoryview,
 def decode_request(buf: bytes | bytearray | memoryview) -> Request:
     """Decode a request; the path becomes segment dicts, the data a memoryview."""
     service, path, data = split_request(buf)
-    return Request(service, decode_epath(path), data)
+    return _new(Request, (service, decode_epath(path), data))
 
 
 def encode_reply(
@@ -356,7 +357,7 @@ def decode_reply(buf: bytes | bytearray | memoryview) -> Reply:
             status=Status.NOT_ENOUGH_DATA,
         )
     ext = struct.unpack_from(f"<{words}H", mv, 4) if words else ()
-    return Reply(service & 0x7F, status, ext, mv[stop:])
+    return _new(Reply, (service & 0x7F, status, ext, mv[stop:]))
 
 
 def encode_multiple(messages: Sequence[bytes | bytearray | memoryview]) -> bytes:

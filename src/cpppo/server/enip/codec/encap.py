@@ -102,6 +102,7 @@ class EncapStatus(IntEnum):
 HEADER = struct.Struct("<HHII8sI")
 HEADER_SIZE = HEADER.size
 _ZERO_CONTEXT = bytes(8)
+_new = tuple.__new__  # builds a NamedTuple from a struct's tuple without the keyword machinery
 
 
 class EncapHeader(NamedTuple):
@@ -142,7 +143,7 @@ def decode_header(buf: bytes | bytearray | memoryview) -> EncapHeader:
             f"encapsulation header: {len(buf)} bytes, need 24",
             encap_status=EncapStatus.INVALID_LENGTH,
         )
-    return EncapHeader._make(HEADER.unpack_from(buf, 0))
+    return _new(EncapHeader, HEADER.unpack_from(buf, 0))
 
 
 def decode_encap(buf: bytes | bytearray | memoryview) -> tuple[EncapHeader, memoryview]:
@@ -190,7 +191,7 @@ class EncapFramer:
         unpack = HEADER.unpack_from
         limit = self.max_length
         while end - pos >= HEADER_SIZE:
-            header = EncapHeader._make(unpack(buf, pos))
+            header = _new(EncapHeader, unpack(buf, pos))
             if header.length > limit:
                 self._buf = b""
                 err = DecodeError(
@@ -230,7 +231,7 @@ def decode_register_session(buf: bytes | bytearray | memoryview) -> RegisterSess
         raise DecodeError(
             f"RegisterSession: {len(buf)} bytes, need 4", encap_status=EncapStatus.INVALID_LENGTH
         )
-    return RegisterSession._make(_REGISTER.unpack_from(buf, 0))
+    return _new(RegisterSession, _REGISTER.unpack_from(buf, 0))
 
 
 class SendData(NamedTuple):

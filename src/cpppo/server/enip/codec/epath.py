@@ -132,34 +132,45 @@ def _merged(segments: Sequence[dict]) -> list[dict]:
 
 def encode_epath(segments: Sequence[dict], padded: bool = True) -> bytes:
     """Encode segments (see the module docstring) as an EPATH, padded or packed."""
+    return _encode(segments, padded, False)
+
+
+def _encode(segments: Sequence[dict], padded: bool, merged: bool) -> bytes:
     out = bytearray()
-    if any(len(s) == 1 and ("port" in s or "link" in s) for s in segments):
-        segments = _merged(segments)
+    logical = _LOGICAL
     for seg in segments:
         if not isinstance(seg, dict):
             raise EncodeError(f"EPATH: segment {seg!r} is not a dict")
         if len(seg) == 1:
             ((name, value),) = seg.items()
-            base = _LOGICAL.get(name)
+            base = logical.get(name)
             if base is not None:
-                _logical(out, base, value, padded)
+                if type(value) is int and 0 <= value <= 0xFF:  # the common 8-bit form
+                    out.append(base)
+                    out.append(value)
+                else:
+                    _logical(out, base, value, padded)
                 continue
             if name == "symbolic":
                 try:
                     raw = value.encode("iso-8859-1")
                 except (AttributeError, UnicodeEncodeError):
                     raw = b""
-                if not 1 <= len(raw) <= 255:
+                n = len(raw)
+                if not 1 <= n <= 255:
                     raise EncodeError(f"EPATH: symbolic name {value!r} is not 1..255 characters")
-                out += bytes((_SYMBOLIC, len(raw)))
+                out.append(_SYMBOLIC)
+                out.append(n)
                 out += raw
-                if padded and len(raw) % 2:
+                if padded and n & 1:
                     out.append(0)
                 continue
             if name == "key":
                 _key(out, value)
                 continue
-        if len(seg) == 2 and "port" in seg and "link" in seg:
+            if (name == "port" or name == "link") and not merged:
+                return _encode(_merged(segments), padded, True)
+        elif len(seg) == 2 and "port" in seg and "link" in seg:
             _port(out, seg["port"], seg["link"])
             continue
         raise EncodeError(f"EPATH: unknown segment {seg!r}")
@@ -172,6 +183,8 @@ def _bad(message: str) -> DecodeError:
 
 def decode_epath(buf: bytes | bytearray | memoryview, padded: bool = True) -> list[dict]:
     """Decode an EPATH (every byte of ``buf``) into segment dicts."""
+    if type(buf) is not bytes:
+        buf = bytes(buf)  # paths are short; indexing bytes is faster than a memoryview
     end = len(buf)
     pos = 0
     out: list[dict] = []
@@ -230,7 +243,7 @@ def decode_epath(buf: bytes | bytearray | memoryview, padded: bool = True) -> li
             stop = pos + 2 + length
             if length == 0 or stop > end:
                 raise _bad(f"symbolic segment of {length} at {pos} runs past {end} bytes")
-            append({"symbolic": bytes(buf[pos + 2 : stop]).decode("iso-8859-1")})
+            append({"symbolic": buf[pos + 2 : stop].decode("iso-8859-1")})
             pos = stop + (length & 1 if padded else 0)
             if pos > end:
                 raise _bad(f"symbolic segment at {stop - length - 2} lacks its pad byte")

@@ -111,6 +111,7 @@ _FRAG = struct.Struct("<HI")  # elements, byte offset
 _TREAD = struct.Struct("<IH")  # offset, count
 _MEMBER = struct.Struct("<HHI")  # info, type, offset
 _DIMS = struct.Struct("<III")
+_new = tuple.__new__
 
 
 def _short(what: str, need: int, have: int) -> DecodeError:
@@ -144,8 +145,8 @@ def decode_type(buf: bytes | bytearray | memoryview, offset: int = 0) -> tuple[T
     if code == STRUCT_CODE:
         if offset + 4 > len(buf):
             raise _short("structure type", offset + 4, len(buf))
-        return TypeRef(code, _U16.unpack_from(buf, offset + 2)[0]), offset + 4
-    return TypeRef(code), offset + 2
+        return _new(TypeRef, (code, _U16.unpack_from(buf, offset + 2)[0])), offset + 4
+    return _new(TypeRef, (code, None)), offset + 2
 
 
 class ReadTag(NamedTuple):
@@ -166,7 +167,7 @@ def decode_read_tag(buf: bytes | bytearray | memoryview) -> ReadTag:
     """Decode Read Tag data (bytes after the count are ignored)."""
     if len(buf) < 2:
         raise _short("Read Tag", 2, len(buf))
-    return ReadTag(_U16.unpack_from(buf, 0)[0])
+    return _new(ReadTag, _U16.unpack_from(buf, 0))
 
 
 class ReadTagFragmented(NamedTuple):
@@ -188,7 +189,7 @@ def decode_read_tag_fragmented(buf: bytes | bytearray | memoryview) -> ReadTagFr
     """Decode Read Tag Fragmented data (bytes after the offset are ignored)."""
     if len(buf) < 6:
         raise _short("Read Tag Fragmented", 6, len(buf))
-    return ReadTagFragmented(*_FRAG.unpack_from(buf, 0))
+    return _new(ReadTagFragmented, _FRAG.unpack_from(buf, 0))
 
 
 class WriteTag(NamedTuple):
@@ -312,8 +313,15 @@ def encode_typed_data(
 def decode_typed_data(buf: bytes | bytearray | memoryview) -> TypedData:
     """Split Read Tag [Fragmented] reply data into type and value bytes."""
     mv = memoryview(buf)
-    ref, pos = decode_type(mv)
-    return TypedData(ref.code, ref.handle, mv[pos:])
+    n = len(mv)
+    if n < 2:
+        raise _short("data type", 2, n)
+    code = mv[0] | mv[1] << 8
+    if code == STRUCT_CODE:
+        if n < 4:
+            raise _short("structure type", 4, n)
+        return _new(TypedData, (code, mv[2] | mv[3] << 8, mv[4:]))
+    return _new(TypedData, (code, None, mv[2:]))
 
 
 class SymbolType(NamedTuple):

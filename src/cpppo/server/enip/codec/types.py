@@ -110,11 +110,19 @@ class CipType:
 class _Fixed(CipType):
     """A fixed-size numeric type packed with a struct code."""
 
+    _one: ClassVar[struct.Struct]  # one element: the common case, precompiled
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls._one = struct.Struct("<" + str(cls.fmt))
+
     @classmethod
     def encode(cls, values: Any) -> bytes:
         """Encode a sequence of numbers."""
         values = _as_list(values)
         try:
+            if len(values) == 1:
+                return cls._one.pack(values[0])
             return struct.pack(f"<{len(values)}{cls.fmt}", *values)
         except (struct.error, OverflowError, TypeError) as exc:
             raise EncodeError(f"{cls.name}: cannot encode {values!r}: {exc}") from None
@@ -141,6 +149,8 @@ class _Fixed(CipType):
     def decode(cls, buf: bytes | bytearray | memoryview, count: int | None = None) -> list:
         """Decode ``count`` numbers (all of ``buf`` when None)."""
         count = cls._count(buf, count)
+        if count == 1:
+            return list(cls._one.unpack_from(buf))
         return list(struct.unpack_from(f"<{count}{cls.fmt}", buf))
 
 
