@@ -102,7 +102,8 @@ def serve_normally(sock: socket.socket, device: Device, limit: int | None = None
             return sent
         for header, payload in framer.feed(data):
             if header.command == Command.REGISTER_SESSION:
-                sock.sendall(encode_encap(header.command, bytes(payload), SESSION, 0, header.context))
+                reply = encode_encap(header.command, bytes(payload), SESSION, 0, header.context)
+                sock.sendall(reply)
             elif header.command == Command.SEND_RR_DATA:
                 answer = device.answer(bytes(decode_rr_data(payload)))
                 sock.sendall(encode_rr_message(answer, SESSION, header.context))
@@ -349,7 +350,7 @@ def test_encapsulation_error_status(fake):
         sock.close()
 
     srv = fake(behave)
-    results, elapsed = _run_faulty(srv.port, depth=0, n=4)
+    results, _ = _run_faulty(srv.port, depth=0, n=4)
     assert results[0][5] == [1]
     assert isinstance(results[1][4], client.EncapsulationError) and results[1][4].status == 8
     assert all(isinstance(r[4], client.ConnectionClosed) for r in results[2:])

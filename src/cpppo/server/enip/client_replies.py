@@ -7,8 +7,6 @@ Pure functions over the codec; no I/O. Public API:
                                                         ['CPF']['item'][0]['identity_object']``).
     cip_reply_dict(reply) -> dict                        one decoded CIP reply as a dict.
     reply_status(reply) -> int | tuple                   ``status`` or ``(status, [ext, ...])``.
-    flatten(obj, prefix='') -> dict                      nested dicts/lists -> dotted keys
-                                                        (``'enip.CIP.list_identity.CPF.item[0]...'``).
     status_string(sts) -> str                            a yielded status, for humans.
 """
 
@@ -36,7 +34,6 @@ from .codec.errors import DecodeError
 
 __all__ = [
     "cip_reply_dict",
-    "flatten",
     "parse_response",
     "reply_status",
     "status_string",
@@ -161,22 +158,3 @@ def parse_response(header: EncapHeader, payload: Any, peer: Any = None) -> dict:
         body["error"] = str(exc)
     enip["CIP"] = {name: body}
     return {"peer": peer, "enip": enip}
-
-
-def flatten(obj: Any, prefix: str = "") -> dict[str, Any]:
-    """Flatten nested dicts and lists into dotted keys: ``{'a': {'b': [{'c': 1}]}}`` ->
-    ``{'a.b[0].c': 1}``. Bytes become their ``repr`` so the result is JSON-serialisable."""
-    out: dict[str, Any] = {}
-    if isinstance(obj, dict):
-        for key, value in obj.items():
-            out.update(flatten(value, f"{prefix}.{key}" if prefix else str(key)))
-    elif isinstance(obj, list) and any(isinstance(v, (dict, list)) for v in obj):
-        for i, value in enumerate(obj):
-            out.update(flatten(value, f"{prefix}[{i}]"))
-    elif isinstance(obj, (bytes, bytearray, memoryview)):
-        out[prefix] = repr(bytes(obj))
-    elif isinstance(obj, tuple):
-        out[prefix] = list(obj)
-    else:
-        out[prefix] = obj
-    return out

@@ -236,6 +236,14 @@ class Operation:
         return Part(self, _READ_FRAG, message, 500, offset)
 
 
+def _fixed_size(op: dict) -> bool:
+    """True if the operation's data type has a fixed element size."""
+    try:
+        return bool(cip_type(op.get("tag_type") or 0xC3).size)
+    except OperationError:
+        return True
+
+
 def _element_size(op: dict) -> int:
     tag_type = op.get("tag_type")
     if tag_type:
@@ -265,6 +273,8 @@ def plan(
         kind = _READ_FRAG if (fragment or offset is not None) else _READ
     elif method == "write":
         kind = _WRITE_FRAG if (fragment or offset is not None) else _WRITE
+        if offset is None and kind == _WRITE_FRAG and not _fixed_size(op):
+            kind = _WRITE  # byte offsets mean nothing for variable-size elements (SSTRING)
     elif method in (_GAS, _GAA, _SAS):
         kind = method
     else:
