@@ -107,7 +107,14 @@ FORMAT_VERSION = 1
 BASE_TAG = 1 << 26
 #: Symbol type word of a program entry in the controller scope (system bit set).
 PROGRAM_TYPE = 0x1068
-_USER_TEMPLATE_IDS = range(0x100, 0xF00)
+# Template ids a database hands out: the user range 0x100..0xEFF, without ids whose low byte is a
+# CIP type code (0x00, 0xA0, 0xC0..0xDF): pylogix tests a member's low byte against those first
+# and would take a nested structure for an atomic type.
+_USER_TEMPLATE_IDS = tuple(
+    i
+    for i in range(0x100, 0xF00)
+    if (i & 0xFF) not in (0x00, 0xA0) and not 0xC0 <= i & 0xFF <= 0xDF
+)
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_:]*$")
 
 
