@@ -42,7 +42,8 @@ Public API
                 -> (bytes, more)                 the data of a Get Instance Attribute List (0x55)
                                                  reply; ``more`` means status 0x06 (call again
                                                  with start = last instance id + 1)
-        .to_dict() -> dict ; .save_json(path)
+        .to_dict() -> dict ; .save_json(path)   values (plus the hex memory image when hidden
+                                                 bytes hold more than the value shows)
         TagDB.from_dict(d) ; TagDB.load_json(path)    our format, or a pycomm3 tag dump
         TagDB.from_pycomm3(dump, *, revision=20)      a pycomm3 ``LogixDriver.tags`` dump
     Template(instance_id, structure, attributes, data)     ``.read(offset, count)``,
@@ -82,6 +83,7 @@ from .logix_types import (
     TemplateAttributes,
     access_code,
     encode_template_attribute_list,
+    encode_value,
     layout_structure,
     parse_path,
     resolve_path,
@@ -714,7 +716,9 @@ class TagDB:
                     entry["dims"] = list(tag.dims)
                 if tag.constant:
                     entry["constant"] = True
-                entry["value"] = tag.value
+                entry["value"] = value = tag.value
+                if encode_value(tag.data_type, value, tag.dims) != tag.data:
+                    entry["data"] = tag.data.hex()  # hidden bits the value does not show
             tags.append(entry)
         return {
             "format": FORMAT,
@@ -791,8 +795,9 @@ class TagDB:
                     db.add_alias(t["name"], t["alias_for"], **common)
                     continue
                 raw = bytes.fromhex(t["data"]) if "data" in t else None
+                value = t.get("value") if raw is None else None
                 db.add_tag(
-                    t["name"], t["type"], t.get("dims", ()), value=t.get("value"), data=raw,
+                    t["name"], t["type"], t.get("dims", ()), value=value, data=raw,
                     constant=bool(t.get("constant", False)), **common,
                 )  # fmt: skip
             for warning in db.bind_aliases():
