@@ -451,3 +451,45 @@ def test_compression_does_not_hold_up_writers(tmp_path, monkeypatch):
     assert rotations(path)[0] == (1, f"{path}.1.gz")
     assert not [name for name in os.listdir(tmp_path) if name.endswith((".tmp", ".1"))]
     assert read_all(path) == written + more
+
+
+def test_reader_survives_rotation_while_reading(tmp_path):
+    """Files listed before a rotation are found again, renamed or compressed, exactly once."""
+    path = tmp_path / "live.hst"
+    with logger(path, compress="gz") as log:
+        written = write_all(log, records(10))
+        log.rotate()
+        written += write_all(log, records(10, T0 + 100))
+        log.rotate()
+        written += write_all(log, records(10, T0 + 200))  # live.hst.2.gz, .1.gz, live.hst
+        got = reader(path)
+        iterator = iter(got)
+        first = [next(iterator)]
+        log.rotate()  # every file moves up one; live.hst becomes live.hst.1.gz
+        write_all(log, records(5, T0 + 300))  # after the reader listed the files
+        log.rotate()
+    rest = [(when.us, key, payload) for when, key, payload in iterator]
+    assert [(w.us, k, p) for w, k, p in first] + rest == written
+    assert got.skipped == 0
+
+
+def test_reader_of_corrupt_files(tmp_path, caplog):
+    path = tmp_path / "corrupt.hst"
+    with logger(path, compress="gz") as log:
+        written = write_all(log, records(3000))
+        log.rotate()
+        later = write_all(log, records(3, T0 + 5000))
+    with open(f"{path}.1.gz", "r+b") as f:
+        f.truncate(os.path.getsize(f"{path}.1.gz") // 2)  # a truncated compressed file
+    with open(path, "ab") as f:  # and a line of invalid UTF-8 in the live file
+        f.write(b'2014-07-15 23:30:00.000\t"\xff\xfe"\t1\n')
+    with caplog.at_level(logging.WARNING):
+        got = reader(path)
+        records_read = [(w.us, k, p) for w, k, p in got]
+    assert 0 < len(records_read) - len(later) < len(written)
+    assert records_read[: len(records_read) - 3] == written[: len(records_read) - 3]
+    assert records_read[-3:] == later
+    assert got.skipped == 2
+    assert "unreadable" in caplog.text
+    with pytest.raises(ValueError):
+        list(reader(path, strict=True))

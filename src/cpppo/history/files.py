@@ -19,7 +19,8 @@ import re
 import shutil
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+import zlib
+from collections.abc import Callable, Generator, Iterable, Iterator
 from json import scanner
 from typing import IO, Any
 
@@ -81,7 +82,11 @@ def opener(path: str | os.PathLike[str], mode: str = "rt", level: int | None = N
     """Open ``path``, (de)compressing by its suffix; text modes use UTF-8 and ``\\n`` lines."""
     path = os.fspath(path)
     ext = compression(path)
-    text = {"encoding": "utf-8", "newline": "\n"} if "b" not in mode else {}
+    text: dict[str, Any] = {}
+    if "b" not in mode:  # invalid UTF-8 read as \\x.. escapes: such a line is not valid JSON
+        text = {"encoding": "utf-8", "newline": "\n"}
+        if "r" in mode and "+" not in mode:
+            text["errors"] = "backslashreplace"
     if not ext:
         return open(path, mode, **text)
     kwargs: dict[str, Any] = dict(text)
@@ -458,7 +463,7 @@ def first_record_us(path: str) -> int | None:
                     continue
                 if record is not None:
                     return record[0].us
-    except (OSError, EOFError, lzma.LZMAError, UnicodeDecodeError) as exc:
+    except (OSError, EOFError, lzma.LZMAError, zlib.error) as exc:
         log.warning("%s: unreadable: %s", path, exc)
     return None
 
@@ -511,12 +516,69 @@ class reader:
 
     def files(self) -> list[str]:
         """The files to read, oldest first, beginning with the one holding ``start``."""
-        found = history_files(self.path)
+        return [name for _, _, name, _ in self._entries()]
+
+    def _entries(self) -> list[tuple[int, int, str, tuple[int, int]]]:
+        """``(first us, rotation number, name, (device, inode))`` of the files to read."""
+        found = []
+        for first, name in history_files(self.path):
+            try:
+                info = os.stat(name)
+            except FileNotFoundError:
+                continue  # rotated away since listed
+            found.append((first.us, 0, name, (info.st_dev, info.st_ino)))
         if self.start is not None:
-            later = [i for i, (first, _) in enumerate(found) if first.us > self.start.us]
+            later = [i for i, entry in enumerate(found) if entry[0] > self.start.us]
             begin = (later[0] if later else len(found)) - 1
             found = found[max(begin, 0) :]
-        return [name for _, name in found]
+        return found
+
+    def _locate(
+        self, first_us: int, name: str, identity: tuple[int, int]
+    ) -> tuple[str, tuple[int, int]] | None:
+        """Where the file listed as ``name`` is now, and its identity (device, inode).
+
+        The history may have rotated since it was listed, renaming the file (same inode) and
+        compressing it (a new file); either way its first record is the same. An inode alone is
+        not enough: a removed file's inode is soon reused.
+        """
+        try:
+            info = os.stat(name)
+        except FileNotFoundError:
+            pass
+        else:  # most likely it is still there
+            if (info.st_dev, info.st_ino) == identity and first_record_us(name) == first_us:
+                return name, identity
+        names = [self.path] + [rotated for _, rotated in rotations(self.path)]
+        found = []
+        for candidate in names:
+            try:
+                info = os.stat(candidate)
+            except FileNotFoundError:
+                continue
+            found.append((candidate, (info.st_dev, info.st_ino)))
+        found.sort(key=lambda item: item[1] != identity)  # the same inode first
+        for candidate, where in found:
+            if first_record_us(candidate) == first_us:
+                return candidate, where
+        return None
+
+    def _open(self, first_us: int, name: str, identity: tuple[int, int]) -> IO[str] | None:
+        """Open a listed file wherever it is now, or None (with a warning) if it is gone."""
+        for _ in range(3):  # a rotation may move it between locating and opening
+            located = self._locate(first_us, name, identity)
+            if located is None:
+                break
+            try:
+                f = opener(located[0], "rt")
+            except FileNotFoundError:
+                continue
+            info = os.fstat(f.fileno())
+            if (info.st_dev, info.st_ino) == located[1]:
+                return f
+            f.close()
+        log.warning("%s: removed while reading the history", name)
+        return None
 
     def _bad(self, name: str, lineno: int, line: str, problem: str) -> None:
         if self.strict:
@@ -526,46 +588,61 @@ class reader:
 
     def __iter__(self) -> Iterator[Record]:
         self.skipped = 0
+        for first_us, _, name, identity in self._entries():
+            f = self._open(first_us, name, identity)
+            if f is None:
+                continue
+            with f:
+                try:
+                    if (yield from self._records(f, name)):
+                        return
+                except (OSError, EOFError, lzma.LZMAError, zlib.error) as exc:
+                    if self.strict:
+                        raise ValueError(f"{name}: unreadable: {exc}") from None
+                    self.skipped += 1
+                    log.warning("%s: skipped the rest, unreadable: %s", name, exc)
+
+    def _records(self, f: IO[str], name: str) -> Generator[Record, None, bool]:
+        """Yield the records of one open file in the window; True once past its end."""
         start_us = None if self.start is None else self.start.us
         end_us = None if self.end is None else self.end.us
         scan = scanner.make_scanner(json.JSONDecoder())
         fromisoformat = datetime.datetime.fromisoformat
         new = object.__new__
         cls = timestamp
-        for name in self.files():
-            with opener(name, "rt") as f:
-                for lineno, line in enumerate(f, 1):
-                    first = line[0]
-                    if first == "#" or first == "\n":
-                        continue
-                    try:  # the fast path, for lines as the logger writes them
-                        tab = line.index("\t")
-                        text = line[:tab]
-                        us = (fromisoformat(text) - EPOCH) // MICROSECOND
-                        key, at = scan(line, tab + 1)
-                        if line[at] != "\t":
-                            raise ValueError
-                        payload, at = scan(line, at + 1)
-                        if at != len(line) - 1:  # anything but the newline after the payload
-                            raise ValueError
-                        stamp = new(cls)
-                        stamp._us = us
-                        stamp._str = text if tab == 23 and text[10] == " " else None
-                    except (ValueError, TypeError, IndexError, StopIteration):
-                        try:
-                            record = parse_record(line)
-                        except ValueError as exc:
-                            self._bad(name, lineno, line, str(exc))
-                            continue
-                        if record is None:
-                            continue
-                        stamp, key, payload = record
-                        us = stamp.us
-                    if start_us is not None and us < start_us:
-                        continue
-                    if end_us is not None and us >= end_us:
-                        return
-                    yield stamp, key, payload
+        for lineno, line in enumerate(f, 1):
+            first = line[0]
+            if first == "#" or first == "\n":
+                continue
+            try:  # the fast path, for lines as the logger writes them
+                tab = line.index("\t")
+                text = line[:tab]
+                us = (fromisoformat(text) - EPOCH) // MICROSECOND
+                key, at = scan(line, tab + 1)
+                if line[at] != "\t":
+                    raise ValueError
+                payload, at = scan(line, at + 1)
+                if at != len(line) - 1:  # anything but the newline after the payload
+                    raise ValueError
+                stamp = new(cls)
+                stamp._us = us
+                stamp._str = text if tab == 23 and text[10] == " " else None
+            except (ValueError, TypeError, IndexError, StopIteration):
+                try:
+                    record = parse_record(line)
+                except ValueError as exc:
+                    self._bad(name, lineno, line, str(exc))
+                    continue
+                if record is None:
+                    continue
+                stamp, key, payload = record
+                us = stamp.us
+            if start_us is not None and us < start_us:
+                continue
+            if end_us is not None and us >= end_us:
+                return True
+            yield stamp, key, payload
+        return False
 
 
 def playback(
