@@ -226,3 +226,18 @@ def test_sockaddr():
     assert cpf.decode_sockaddr(wire) == sa
     with pytest.raises(DecodeError):
         cpf.decode_sockaddr(wire[:15])
+
+
+def test_encoders_reject_out_of_range_values():
+    for call in (
+        lambda: encap.encode_rr_message(b"x", session=2**32),
+        lambda: encap.encode_unit_message(b"x", 1, connection_id=-1, sequence=0),
+        lambda: encap.encode_rr_data(b"x", timeout=70000),
+        lambda: encap.encode_unit_data(1, 70000, b"x"),
+        lambda: encap.encode_send_data([], interface=-1),
+        lambda: encap.encode_encap(0x10000, b""),
+        lambda: encap.encode_rr_message(bytes(65520), session=1),
+        lambda: cpf.encode_cpf([(cpf.UNCONNECTED_DATA, bytes(65536))]),
+    ):
+        with pytest.raises(EncodeError):
+            call()

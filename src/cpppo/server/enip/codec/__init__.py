@@ -7,10 +7,11 @@ header, commands, framing), ``cpf`` (Common Packet Format items), ``epath`` (pat
 re-exports of ``connection`` (Unconnected Send, Forward Open/Close) and ``tags`` (Logix tag
 services, Symbol and Template records)), ``identity`` (Identity Get Attributes All data),
 ``format`` (enip_format).
-The public names of all of them are re-exported here.
+The public names of all of them are re-exported here (the submodules themselves are attributes
+of the package but not in ``__all__``, so ``import *`` never shadows ``types`` or ``format``).
 """
 
-from . import cip, connection, cpf, encap, epath, errors, format, identity, tags, types
+from . import cip, connection, cpf, encap, epath, errors, format, identity, tags, types  # noqa: F401
 from .cip import *  # noqa: F403
 from .cpf import *  # noqa: F403
 from .encap import *  # noqa: F403
@@ -21,16 +22,6 @@ from .identity import *  # noqa: F403
 from .types import *  # noqa: F403
 
 __all__ = [
-    "cip",
-    "connection",
-    "cpf",
-    "encap",
-    "epath",
-    "errors",
-    "format",
-    "identity",
-    "tags",
-    "types",
     *cip.__all__,
     *cpf.__all__,
     *encap.__all__,

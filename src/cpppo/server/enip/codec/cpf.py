@@ -106,9 +106,10 @@ def encode_cpf(items: Iterable[CpfItem | tuple[int, bytes]]) -> bytes:
     items = list(items)
     parts = [_COUNT.pack(len(items))]
     for type_id, data in items:
-        if len(data) > 0xFFFF:
-            raise EncodeError(f"CPF item 0x{type_id:04X}: {len(data)} bytes exceed 65535")
-        parts.append(_ITEM.pack(type_id, len(data)))
+        try:
+            parts.append(_ITEM.pack(type_id, len(data)))
+        except struct.error:
+            raise EncodeError(f"CPF item {type_id!r} of {len(data)} bytes not encodable") from None
         parts.append(data)
     return b"".join(parts)
 

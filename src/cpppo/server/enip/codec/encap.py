@@ -14,7 +14,8 @@ Public API:
     EncapFramer(max_length=65535)                      stream framer:
         .feed(data) -> list[(EncapHeader, memoryview payload)]; a header announcing more than
         ``max_length`` payload bytes raises DecodeError(encap_status=0x65, header=...) whose
-        ``.frames`` holds the whole messages framed before it. ``.buffered`` = bytes held.
+        ``.frames`` holds the whole messages framed before it (the stream cannot be resynchronised
+        after that: answer and close it). ``.buffered`` = bytes held.
     RegisterSession(version=1, options=0)              NamedTuple;
     encode_register_session(version=1, options=0) -> bytes / decode_register_session(buf)
     SendData(interface, timeout, items)                NamedTuple (items: list[CpfItem]);
@@ -24,7 +25,9 @@ Public API:
     encode_unit_data(connection_id, sequence, cip, timeout=0) -> bytes
                                     SendUnitData payload: 0xA1(id) + 0xB1(UINT sequence + cip).
     decode_unit_data(buf) -> (connection_id, sequence, memoryview cip)
-    encode_rr_message / encode_unit_message            whole messages (header + payload), hot path.
+    encode_rr_message(cip, session, context=bytes(8), status=0, timeout=0) -> bytes
+    encode_unit_message(cip, session, connection_id, sequence, context=bytes(8), status=0) -> bytes
+                                                       whole messages (header + payload), hot path.
 
 Decoding errors raise :class:`DecodeError` with ``encap_status`` set.
 """
@@ -251,7 +254,11 @@ def encode_send_data(
     items: Iterable[CpfItem | tuple[int, bytes]], interface: int = 0, timeout: int = 0
 ) -> bytes:
     """Encode a SendRRData/SendUnitData payload from any CPF items."""
-    return _SEND.pack(interface, timeout) + encode_cpf(items)
+    try:
+        head = _SEND.pack(interface, timeout)
+    except struct.error as exc:
+        raise EncodeError(f"send data: {exc}") from None
+    return head + encode_cpf(items)
 
 
 def decode_send_data(buf: bytes | bytearray | memoryview) -> SendData:
@@ -269,7 +276,10 @@ def encode_rr_data(cip: bytes | bytearray | memoryview, timeout: int = 0) -> byt
     """SendRRData payload carrying one unconnected CIP message (NULL address + 0xB2 data item)."""
     if len(cip) > 0xFFFF - 16:
         raise EncodeError(f"CIP message of {len(cip)} bytes is too long")
-    return _RR_HEAD.pack(0, timeout, 2, NULL, 0, UNCONNECTED_DATA, len(cip)) + cip
+    try:
+        return _RR_HEAD.pack(0, timeout, 2, NULL, 0, UNCONNECTED_DATA, len(cip)) + cip
+    except struct.error as exc:
+        raise EncodeError(f"SendRRData payload: {exc}") from None
 
 
 def decode_rr_data(buf: bytes | bytearray | memoryview) -> memoryview:
@@ -293,8 +303,8 @@ def encode_unit_data(
     """SendUnitData payload: connected address (0xA1) + connected data (0xB1: UINT seq + CIP)."""
     if len(cip) > 0xFFFF - 24:
         raise EncodeError(f"CIP message of {len(cip)} bytes is too long")
-    return (
-        _UNIT_HEAD.pack(
+    try:
+        head = _UNIT_HEAD.pack(
             0,
             timeout,
             2,
@@ -305,8 +315,9 @@ def encode_unit_data(
             len(cip) + 2,
             sequence,
         )
-        + cip
-    )
+    except struct.error as exc:
+        raise EncodeError(f"SendUnitData payload: {exc}") from None
+    return head + cip
 
 
 def decode_unit_data(buf: bytes | bytearray | memoryview) -> tuple[int, int, memoryview]:
@@ -350,11 +361,14 @@ def encode_rr_message(
     if len(context) > 8:
         raise EncodeError(f"sender context of {len(context)} bytes exceeds 8")
     n = len(cip)
-    return (
-        HEADER.pack(Command.SEND_RR_DATA, n + 16, session, status, context, 0)
-        + _RR_HEAD.pack(0, timeout, 2, NULL, 0, UNCONNECTED_DATA, n)
-        + cip
-    )
+    try:
+        return (
+            HEADER.pack(Command.SEND_RR_DATA, n + 16, session, status, context, 0)
+            + _RR_HEAD.pack(0, timeout, 2, NULL, 0, UNCONNECTED_DATA, n)
+            + cip
+        )
+    except struct.error as exc:
+        raise EncodeError(f"SendRRData message: {exc}") from None
 
 
 def encode_unit_message(
@@ -369,10 +383,13 @@ def encode_unit_message(
     if len(context) > 8:
         raise EncodeError(f"sender context of {len(context)} bytes exceeds 8")
     n = len(cip)
-    return (
-        HEADER.pack(Command.SEND_UNIT_DATA, n + 22, session, status, context, 0)
-        + _UNIT_HEAD.pack(
-            0, 0, 2, CONNECTED_ADDRESS, 4, connection_id, CONNECTED_DATA, n + 2, sequence
+    try:
+        return (
+            HEADER.pack(Command.SEND_UNIT_DATA, n + 22, session, status, context, 0)
+            + _UNIT_HEAD.pack(
+                0, 0, 2, CONNECTED_ADDRESS, 4, connection_id, CONNECTED_DATA, n + 2, sequence
+            )
+            + cip
         )
-        + cip
-    )
+    except struct.error as exc:
+        raise EncodeError(f"SendUnitData message: {exc}") from None
