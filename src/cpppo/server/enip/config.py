@@ -39,6 +39,8 @@ CONFIG_BASENAME = "cpppo.cfg"
 
 _KEY_SEPARATORS = re.compile(r"[\s_\-]+")
 _TRAILING_COMMA = re.compile(r",(\s*[}\]])")
+_SECTION = re.compile(r"^\s*\[[^\]]+\]", re.MULTILINE)
+_REFERENCE = re.compile(r"\$\{[^}:]+:")
 
 
 class ConfigError(ValueError):
@@ -78,6 +80,9 @@ def _join_json_values(text: str) -> str:
     """
     out: list[str] = []
     depth = 0
+    # Section names are case-insensitive too: [identity] and [Identity] are one section.
+    text = _SECTION.sub(lambda m: m.group(0).lower(), text)
+    text = _REFERENCE.sub(lambda m: m.group(0).lower(), text)
     for line in text.splitlines():
         if depth > 0:
             if line.strip() and not line.strip().startswith(("#", ";")):
@@ -129,13 +134,13 @@ class Config:
 
     def section(self, name: str) -> dict[str, str]:
         """The options of a section (matched case-insensitively), names normalised; {} if absent."""
-        for section in self.parser.sections():
-            if section.lower() == name.lower():
-                try:
-                    return {key: value for key, value in self.parser.items(section)}
-                except configparser.Error as exc:
-                    raise ConfigError(f"[{section}]: {exc}") from None
-        return {}
+        section = name.lower()
+        if not self.parser.has_section(section):
+            return {}
+        try:
+            return {key: value for key, value in self.parser.items(section)}
+        except configparser.Error as exc:
+            raise ConfigError(f"[{name}]: {exc}") from None
 
     def get(self, section: str, key: str, default: str | None = None) -> str | None:
         """One option's text value (``key`` in any spelling), or ``default``."""

@@ -150,11 +150,12 @@ class LogixRouter(MessageRouter):
         budget = ctx.max_reply - 4 - 2 - 2 * len(requests)
         replies = []
         failed = False
-        for request in requests:
+        for i, request in enumerate(requests):
+            # Leave room for a 4-byte (error) reply to each request still to come.
+            room = max(budget - 4 * (len(requests) - i - 1), 0)
             nested = Context(
-                max(budget, 0), ctx.session, ctx.connection, ctx.peer, ctx.inline, ctx.depth + 1,
-                ctx.now,
-            )  # fmt: skip
+                room, ctx.session, ctx.connection, ctx.peer, ctx.inline, ctx.depth + 1, ctx.now
+            )
             reply = controller.request(request, nested)
             budget -= len(reply)
             if reply[2] not in (Status.SUCCESS, Status.PARTIAL_TRANSFER):

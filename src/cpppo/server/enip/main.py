@@ -1,0 +1,322 @@
+"""``python -m cpppo.server.enip`` / ``enip_server``: run a simulated ControlLogix (spec 2.1.1).
+
+``main(argv=None, attribute_class=Attribute, server=None, ...)`` parses the command line, loads
+``cpppo.cfg``, builds a :class:`~.logix.Controller` with the tags given (or a demo set), and
+serves it until stopped -- by SIGINT/SIGTERM, or by ``control.done = True`` from another thread
+-- then returns the exit status (0; 1 when the address cannot be bound; 2 for a bad argument).
+It runs in any thread (signal handlers are installed only in the main thread).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+import threading
+from collections.abc import Sequence
+from typing import Any, NoReturn
+
+from ...misc import NORMAL, log_setup
+from .attribute import Attribute
+from .codec.types import LOGIX_STRING, SSTRING, STRING
+from .config import ConfigError, load_config, loads_json, normalize_key
+from .control import Delay, ServerControl, parse_delay
+from .logix import Controller
+from .server import DEFAULT_PORT, EnipServer, parse_address
+from .tagspec import TagSpec, TagSpecError, parse_tags
+
+__all__ = ["DEMO_TAGS", "build_controller", "main", "make_parser", "parse_route_path"]
+
+log = logging.getLogger("enip.srv")
+
+#: Served when no tag is given on the command line.
+DEMO_TAGS = (
+    "SCADA=INT[1000]",
+    "TEXT=SSTRING[100]",
+    "FLOAT=REAL[100]",
+    "DINTS=DINT[100]",
+    "BOOLS=BOOL[32]",
+    "NAME=STRING",
+)
+
+_IDENTITY_INTS = (
+    "vendor number",
+    "device type",
+    "product code number",
+    "status word",
+    "serial number",
+    "state",
+    "configuration consistency value",
+    "heartbeat interval",
+)
+_TCPIP_INTS = ("interface status", "configuration capability", "configuration control")
+
+
+class _Parser(argparse.ArgumentParser):
+    """An ArgumentParser whose errors are one line on stderr and exit status 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def make_parser(prog: str = "enip_server") -> argparse.ArgumentParser:
+    """The command-line parser (every option of spec 2.1.1, plus config and transport options)."""
+    parser = _Parser(
+        prog=prog,
+        description="Simulate an Allen-Bradley ControlLogix controller (EtherNet/IP CIP).",
+    )
+    parser.add_argument("-v", "--verbose", action="count", default=0, help="more logging")
+    parser.add_argument(
+        "-a",
+        "--address",
+        default=f":{DEFAULT_PORT}",
+        help=f"[interface][:port] to bind (default :{DEFAULT_PORT}, all interfaces)",
+    )
+    parser.add_argument("-d", "--delay", help="delay every response by #.# or #.#-#.# seconds")
+    parser.add_argument("-w", "--web", help="[interface]:[port] of the web API ('.' = defaults)")
+    parser.add_argument("-l", "--log", help="log to FILE (rotates at 10 MB, 5 copies)")
+    parser.add_argument(
+        "-p", "--print", dest="printing", action="store_true", help="print each tag read/write"
+    )
+    parser.add_argument("--no-print", dest="printing", action="store_false")
+    parser.add_argument(
+        "--route-path",
+        help="route path required in Unconnected Sends: JSON list, port/link, or 0/false for none",
+    )
+    parser.add_argument(
+        "-S", "--simple", action="store_true", help="a simple device: accept no route path"
+    )
+    parser.add_argument(
+        "-c", "--config", action="append", default=[], help="also read this config FILE"
+    )
+    parser.add_argument("--no-config", action="store_true", help="read no default config files")
+    parser.add_argument(
+        "-s", "--size", type=int, help="largest encapsulated request accepted (bytes)"
+    )
+    parser.add_argument("-U", "--no-udp", action="store_true", help="do not serve UDP")
+    parser.add_argument("-T", "--no-tcp", action="store_true", help="do not serve TCP")
+    parser.add_argument(
+        "-A", "--address-output", action="store_true", help="print the bound host:port"
+    )
+    parser.add_argument("tags", nargs="*", help="TAG=TYPE[n] (eg. SCADA=INT[1000])")
+    return parser
+
+
+def parse_route_path(text: str) -> list[dict] | bool | None:
+    """``--route-path`` value: JSON list of port/link dicts, ``port/link``, ``0``/``false``
+    (no route path accepted), or ``null`` (any route path)."""
+    text = text.strip()
+    if text.lower() in ("0", "false", "none", "no"):
+        return False
+    if text.lower() in ("null", "any"):
+        return None
+    if "/" in text and not text.startswith(("[", "{")):
+        port_text, _, link_text = text.partition("/")
+        try:
+            port = int(port_text, 0)
+        except ValueError:
+            _bad(text)
+        link: int | str
+        try:
+            link = int(link_text, 0)
+        except ValueError:
+            link = link_text.strip()  # an IP address: an extended link address
+        return [{"port": port, "link": link}]
+    try:
+        value = loads_json(text)
+    except ConfigError:
+        return _bad(text)
+    if value is False or value == 0:
+        return False
+    if value is None:
+        return None
+    if isinstance(value, dict):
+        value = [value]
+    if not isinstance(value, list) or not all(
+        isinstance(seg, dict) and set(seg) <= {"port", "link"} and seg for seg in value
+    ):
+        return _bad(text)
+    return value
+
+
+def _bad(text: str) -> NoReturn:
+    raise ValueError(f"invalid route path {text!r}")
+
+
+def _int(value: str, key: str) -> int:
+    try:
+        return int(value.strip(), 0)
+    except ValueError:
+        raise ConfigError(f"{key} = {value!r} is not an integer") from None
+
+
+def _revision(value: str) -> int:
+    text = value.strip()
+    if "." in text:
+        major, _, minor = text.partition(".")
+        return int(major) | int(minor) << 8
+    return _int(text, "Product Revision")
+
+
+def config_values(config: Any) -> tuple[dict[str, Any], dict[str, Any], Any]:
+    """Identity and TCP/IP overrides and the [UCMM] route path (sentinel ... if absent)."""
+    identity: dict[str, Any] = {}
+    for key, value in config.section("Identity").items():
+        if key in _IDENTITY_INTS:
+            identity[key] = _int(value, key)
+        elif key == "product revision":
+            identity[key] = _revision(value)
+        elif key == "product name":
+            identity[key] = value.strip()
+    tcpip: dict[str, Any] = {}
+    for key, value in config.section("TCPIP").items():
+        if key in _TCPIP_INTS:
+            tcpip[key] = _int(value, key)
+        elif key in ("path to physical link", "interface configuration"):
+            tcpip[key] = loads_json(value)
+        elif key == "host name":
+            tcpip[key] = value.strip()
+    route: Any = ...
+    route_text = config.section("UCMM").get(normalize_key("Route Path"))
+    if route_text is not None:
+        route = parse_route_path(route_text)
+    return identity, tcpip, route
+
+
+def build_controller(
+    tags: Sequence[TagSpec],
+    identity: dict[str, Any] | None = None,
+    tcpip: dict[str, Any] | None = None,
+    route_path: Any = None,
+    attribute_class: type[Attribute] = Attribute,
+) -> Controller:
+    """A Controller serving ``tags`` (parsed tag specifications)."""
+    controller = Controller(identity, tcpip, route_path, attribute_class=attribute_class)
+    for spec in tags:
+        default = "" if spec.type in (SSTRING, STRING, LOGIX_STRING) else 0
+        controller.add_tag(spec.name, spec.type, spec.dims, default, address=spec.address)
+    return controller
+
+
+def _printer(tag: Any, index: int, values: list, kind: str) -> None:
+    last = index + max(len(values), 1) - 1
+    arrow = "<=" if kind == "write" else "=="
+    print(f"{tag.name:>15}[{index:5d}-{last:<5d}] {arrow} {values!r}", flush=True)
+
+
+def _control_of(server: Any) -> ServerControl:
+    if server is None:
+        return ServerControl()
+    if isinstance(server, ServerControl):
+        return server
+    if isinstance(server, dict) and isinstance(server.get("control"), ServerControl):
+        return server["control"]
+    raise TypeError("server must be a ServerControl (or {'control': ServerControl})")
+
+
+def main(
+    argv: Sequence[str] | None = None,
+    attribute_class: type[Attribute] = Attribute,
+    server: ServerControl | dict | None = None,
+    **kwds: Any,
+) -> int:
+    """Run the simulator until stopped; return the exit status (see the module docstring).
+
+    ``attribute_class``: the Attribute class every tag gets (spec 2.1.3); ``server``: a
+    :class:`ServerControl` to drive it from another thread (``server.done = True`` stops it).
+    Other keywords go to :class:`EnipServer` (``max_clients``, ``workers``).
+    """
+    parser = make_parser()
+    try:
+        args = parser.parse_args(list(sys.argv[1:] if argv is None else argv))
+    except SystemExit as exc:
+        return int(exc.code or 0)
+    try:
+        control = _control_of(server)
+        host, port = parse_address(args.address)
+        delay = Delay(*parse_delay(args.delay)) if args.delay else None
+        if args.web and args.web != ".":
+            parse_address(args.web, 80)
+        route_arg = parse_route_path(args.route_path) if args.route_path is not None else ...
+        specs = parse_tags(args.tags)
+        if args.size is not None and not 24 <= args.size <= 0xFFFF:
+            raise ValueError(f"--size {args.size} must be 24..65535")
+        if args.no_tcp and args.no_udp:
+            raise ValueError("--no-tcp and --no-udp leave nothing to serve")
+    except (ValueError, TagSpecError, TypeError) as exc:
+        print(f"{parser.prog}: error: {exc}", file=sys.stderr)
+        return 2
+
+    log_setup(args.verbose, args.log)
+    try:
+        config = load_config(extra=args.config, defaults=not args.no_config)
+        identity, tcpip, config_route = config_values(config)
+    except (ConfigError, ValueError) as exc:
+        print(f"{parser.prog}: error: {exc}", file=sys.stderr)
+        return 2
+    if config.loaded:
+        log.log(NORMAL, "Loaded config files: %r", config.loaded)
+
+    if args.simple:
+        route_path: Any = False
+    elif route_arg is not ...:
+        route_path = route_arg
+    elif config_route is not ...:
+        route_path = config_route
+    else:
+        route_path = None
+
+    if not specs:
+        specs = parse_tags(list(DEMO_TAGS))
+        log.log(NORMAL, "No tags given; serving the demo tags: %s", " ".join(DEMO_TAGS))
+    controller = build_controller(specs, identity, tcpip, route_path, attribute_class)
+    if args.printing:
+        controller.on_access = _printer
+    if delay is not None:
+        control.delay.value = delay.value
+        control.delay.range = delay.range
+    if args.web:
+        log.warning("--web %s: the web API is not available in this version", args.web)
+
+    options: dict[str, Any] = dict(kwds)
+    if args.size is not None:
+        options["max_size"] = args.size - 24
+    enip = EnipServer(
+        controller,
+        (host, port),
+        control=control,
+        tcp=not args.no_tcp,
+        udp=not args.no_udp,
+        **options,
+    )
+    return _run(enip, control, args.address_output)
+
+
+def _run(enip: EnipServer, control: ServerControl, address_output: bool) -> int:
+    """Serve until done; 1 if the address cannot be bound."""
+
+    async def serve() -> int:
+        try:
+            host, port = await enip.start()
+        except OSError as exc:
+            log.error("Cannot bind %s:%d: %s", enip.host, enip.port, exc)
+            print(f"enip_server: cannot bind {enip.host}:{enip.port}: {exc}", file=sys.stderr)
+            return 1
+        if address_output:
+            print(f"{host}:{port}", flush=True)
+        if threading.current_thread() is threading.main_thread():
+            loop = asyncio.get_running_loop()
+            for signum in (signal.SIGINT, signal.SIGTERM):
+                try:
+                    loop.add_signal_handler(signum, setattr, control, "done", True)
+                except (NotImplementedError, RuntimeError):
+                    pass
+        await enip.serve()
+        return 0
+
+    try:
+        return asyncio.run(serve())
+    except KeyboardInterrupt:
+        return 0

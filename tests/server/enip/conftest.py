@@ -1,0 +1,317 @@
+"""Fixtures that start the EtherNet/IP simulator on a free loopback port and always stop it.
+
+- ``enip_simulator``: an in-process simulator (its own event loop in a thread) with the tags of
+  ``SIMULATOR_TAGS``; yields a :class:`Simulator` (``.address``, ``.host``, ``.port``,
+  ``.controller``, ``.control``).
+- ``enip_simulator_factory``: ``start(tags=..., route_path=..., attribute_class=..., **server)``
+  for simulators with other tags or options; every one started is stopped at teardown.
+- ``enip_server_process``: ``start(*args, env=None)`` runs ``python -m cpppo.server.enip -a
+  127.0.0.1:0 -A *args`` in a subprocess and returns a :class:`ServerProcess` once it prints
+  its bound address; SIGTERM (then SIGKILL) at teardown.
+- ``enip_raw_client``: ``connect(address)`` -> :class:`RawClient`, a blocking socket client
+  speaking bytes through the codec (register, SendRRData, Forward Open, SendUnitData).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+from cpppo.server.enip.codec import cip, connection, encap, epath, tags
+from cpppo.server.enip.codec.encap import Command, EncapFramer, EncapHeader
+from cpppo.server.enip.control import ServerControl
+from cpppo.server.enip.logix import Controller
+from cpppo.server.enip.main import build_controller
+from cpppo.server.enip.server import ServerThread
+from cpppo.server.enip.tagspec import parse_tags
+
+#: Tags of the default in-process simulator.
+SIMULATOR_TAGS = (
+    "SCADA=INT[1000]",
+    "TEXT=SSTRING[100]",
+    "B=BOOL[16]",
+    "S=SINT[10]",
+    "I=INT",
+    "D=DINT[10]",
+    "L=LINT[4]",
+    "US=USINT",
+    "UI=UINT",
+    "UD=UDINT",
+    "UL=ULINT",
+    "R=REAL[10]",
+    "LR=LREAL",
+    "STR=STRING[3]",
+    "BIG=DINT[5000]",
+)
+
+
+@dataclass
+class Simulator:
+    """A running in-process simulator."""
+
+    controller: Controller
+    control: ServerControl
+    thread: ServerThread
+
+    @property
+    def address(self) -> tuple[str, int]:
+        return self.thread.address
+
+    @property
+    def host(self) -> str:
+        return self.thread.address[0]
+
+    @property
+    def port(self) -> int:
+        return self.thread.address[1]
+
+    def stop(self) -> None:
+        self.thread.stop()
+
+
+def start_simulator(
+    tag_specs: tuple[str, ...] | list[str] = SIMULATOR_TAGS,
+    *,
+    route_path: Any = None,
+    attribute_class: Any = None,
+    identity: dict | None = None,
+    tcpip: dict | None = None,
+    address: tuple[str, int] = ("127.0.0.1", 0),
+    **server: Any,
+) -> Simulator:
+    """Start an in-process simulator (the caller must ``stop()`` it)."""
+    kwds: dict[str, Any] = {}
+    if attribute_class is not None:
+        kwds["attribute_class"] = attribute_class
+    controller = build_controller(parse_tags(list(tag_specs)), identity, tcpip, route_path, **kwds)
+    control = server.pop("control", None) or ServerControl()
+    thread = ServerThread(controller, address, control=control, **server)
+    thread.start()
+    return Simulator(controller, control, thread)
+
+
+@pytest.fixture
+def enip_simulator_factory():
+    """Start simulators with ``start(tags, **options)``; all are stopped at teardown."""
+    started: list[Simulator] = []
+
+    def start(tags: Any = SIMULATOR_TAGS, **options: Any) -> Simulator:
+        simulator = start_simulator(tags, **options)
+        started.append(simulator)
+        return simulator
+
+    yield start
+    for simulator in started:
+        simulator.stop()
+
+
+@pytest.fixture
+def enip_simulator(enip_simulator_factory):
+    """An in-process simulator serving SIMULATOR_TAGS on 127.0.0.1:<free port>."""
+    return enip_simulator_factory()
+
+
+@dataclass
+class ServerProcess:
+    """A simulator running as ``python -m cpppo.server.enip`` in a subprocess."""
+
+    process: subprocess.Popen
+    host: str
+    port: int
+    lines: list[str] = field(default_factory=list)
+
+    @property
+    def address(self) -> tuple[str, int]:
+        return (self.host, self.port)
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def stop(self, timeout: float = 5.0) -> int:
+        """SIGTERM, wait; SIGKILL if it does not exit. Returns the exit status."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout)
+        return self.process.returncode
+
+    def output(self) -> str:
+        """Everything the process printed on stdout so far (after it was stopped)."""
+        rest = self.process.stdout.read() if self.process.stdout else ""
+        if rest:
+            self.lines.append(rest)
+        return "".join(self.lines)
+
+
+def start_process(*args: str, env: dict | None = None, cwd: str | None = None) -> ServerProcess:
+    """Run the simulator CLI on 127.0.0.1:<free port> (unless ``-a`` is given); wait for it."""
+    argv = [sys.executable, "-m", "cpppo.server.enip"]
+    if "-a" not in args and "--address" not in args:
+        argv += ["-a", "127.0.0.1:0"]
+    argv += ["-A", *args]
+    process = subprocess.Popen(
+        argv,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, **(env or {})},
+        cwd=cwd,
+    )
+    line = process.stdout.readline() if process.stdout else ""
+    if not line:
+        process.wait(5)
+        err = process.stderr.read() if process.stderr else ""
+        raise RuntimeError(f"simulator did not start (status {process.returncode}): {err}")
+    host, _, port = line.strip().rpartition(":")
+    return ServerProcess(process, host, int(port))
+
+
+@pytest.fixture
+def enip_server_process():
+    """Start ``python -m cpppo.server.enip`` subprocesses; all are stopped at teardown."""
+    started: list[ServerProcess] = []
+
+    def start(*args: str, env: dict | None = None, cwd: str | None = None) -> ServerProcess:
+        server = start_process(*args, env=env, cwd=cwd)
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        server.stop()
+        for stream in (server.process.stdout, server.process.stderr):
+            if stream:
+                stream.close()
+
+
+class RawClient:
+    """A blocking EtherNet/IP client for tests: whole messages in, decoded replies out."""
+
+    def __init__(self, address: tuple[str, int], timeout: float = 2.0) -> None:
+        self.sock = socket.create_connection(address, timeout=timeout)
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.framer = EncapFramer()
+        self.frames: list[tuple[EncapHeader, memoryview]] = []
+        self.session = 0
+        self.o_t_id = 0
+        self.t_o_id = 0x1234
+        self.sequence = 0
+        self.lock = threading.Lock()
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):
+            self.sock.close()
+
+    def __enter__(self) -> RawClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def send(self, data: bytes) -> None:
+        self.sock.sendall(data)
+
+    def receive(self, timeout: float = 2.0) -> tuple[EncapHeader, bytes] | None:
+        """The next whole reply, or None if the server closed the connection."""
+        deadline = time.monotonic() + timeout
+        while not self.frames:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise TimeoutError("no reply")
+            self.sock.settimeout(remaining)
+            data = self.sock.recv(65536)
+            if not data:
+                return None
+            self.frames.extend(self.framer.feed(data))
+        header, payload = self.frames.pop(0)
+        return header, bytes(payload)
+
+    def closed(self, timeout: float = 2.0) -> bool:
+        """True when the server closes the connection within ``timeout`` (no data expected)."""
+        self.sock.settimeout(timeout)
+        try:
+            return self.sock.recv(65536) == b""
+        except ConnectionResetError:
+            return True
+
+    def request(self, command: int, payload: bytes = b"", context: bytes = b"ctx12345"):
+        self.send(encap.encode_encap(command, payload, self.session, 0, context))
+        return self.receive()
+
+    def register(self) -> int:
+        header, _ = self.request(Command.REGISTER_SESSION, encap.encode_register_session())
+        assert header.status == 0
+        self.session = header.session
+        return self.session
+
+    def rr(self, message: bytes) -> cip.Reply:
+        """SendRRData one CIP request; the decoded CIP reply."""
+        header, payload = self.request(Command.SEND_RR_DATA, encap.encode_rr_data(message))
+        assert header.status == 0, header
+        return cip.decode_reply(encap.decode_rr_data(payload))
+
+    def forward_open(self, size: int = 4002, multiplier: int = 3, rpi: int = 2_000_000, **kw):
+        fo = connection.ForwardOpen(
+            t_o_connection_id=self.t_o_id,
+            connection_serial=kw.get("serial", 7),
+            vendor_id=kw.get("vendor", 0x1337),
+            originator_serial=kw.get("originator", 42),
+            timeout_multiplier=multiplier,
+            o_t_rpi=rpi,
+            o_t_parameters=0x42000000 | size,
+            t_o_rpi=rpi,
+            t_o_parameters=0x42000000 | size,
+            transport=0xA3,
+            connection_path=kw.get("path", [{"port": 1, "link": 0}, {"class": 2}, {"instance": 1}]),
+            large=True,
+        )
+        data = connection.encode_forward_open(fo)
+        reply = self.rr(cip.encode_request(0x5B, cip.CONNECTION_MANAGER_EPATH, data))
+        if reply.status == 0:
+            self.o_t_id = connection.decode_forward_open_reply(reply.data).o_t_connection_id
+        return reply
+
+    def unit(self, message: bytes) -> cip.Reply:
+        """SendUnitData one CIP request on the open connection; the decoded CIP reply."""
+        self.sequence = (self.sequence + 1) & 0xFFFF
+        payload = encap.encode_unit_data(self.o_t_id, self.sequence, message)
+        header, reply = self.request(Command.SEND_UNIT_DATA, payload)
+        assert header.status == 0, header
+        cid, seq, data = encap.decode_unit_data(reply)
+        assert (cid, seq) == (self.t_o_id, self.sequence)
+        return cip.decode_reply(data)
+
+
+def read_tag(path: list[dict] | str, elements: int = 1) -> bytes:
+    """An encoded Read Tag request (``path`` a tag name or segments)."""
+    segments = [{"symbolic": path}] if isinstance(path, str) else path
+    return cip.encode_request(0x4C, epath.encode_epath(segments), tags.encode_read_tag(elements))
+
+
+@pytest.fixture
+def enip_raw_client():
+    """``connect(address)`` -> RawClient; all are closed at teardown."""
+    clients: list[RawClient] = []
+
+    def connect(address: tuple[str, int], timeout: float = 2.0) -> RawClient:
+        client = RawClient(address, timeout)
+        clients.append(client)
+        return client
+
+    yield connect
+    for client in clients:
+        client.close()
