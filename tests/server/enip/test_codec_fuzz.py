@@ -122,3 +122,112 @@ def test_mutated_messages(data):
             assert len(payload) == header.length
     except DecodeError as exc:
         assert exc.encap_status == 0x65
+
+
+# --- property round trips: decode(encode(x)) == x -------------------------------------------
+
+_names = st.text(
+    alphabet=st.characters(min_codepoint=0x20, max_codepoint=0xFF), min_size=1, max_size=40
+)
+_logical = st.one_of(
+    st.builds(
+        lambda k, v: {k: v},
+        st.sampled_from(["class", "instance", "attribute", "element", "connection"]),
+        st.integers(0, 2**32 - 1),
+    )
+)
+_segment = st.one_of(
+    _logical,
+    st.builds(lambda n: {"symbolic": n}, _names),
+    st.builds(
+        lambda p, link: {"port": p, "link": link},
+        st.integers(1, 0xFFFF),
+        st.one_of(st.integers(0, 255), st.from_regex(r"\A[0-9]{1,3}(\.[0-9]{1,3}){3}\Z")),
+    ),
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(segments=st.lists(_segment, max_size=6), padded=st.booleans())
+def test_epath_round_trip(segments, padded):
+    wire = epath.encode_epath(segments, padded)
+    assert epath.decode_epath(wire, padded) == segments
+    if padded:
+        assert len(wire) % 2 == 0
+
+
+@settings(max_examples=100, deadline=None)
+@given(messages=st.lists(st.binary(max_size=40), max_size=10))
+def test_multiple_round_trip(messages):
+    assert [bytes(m) for m in cip.decode_multiple(cip.encode_multiple(messages))] == messages
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    message=st.binary(min_size=2, max_size=60),
+    route=st.one_of(st.none(), st.lists(_segment.filter(lambda s: "port" in s), max_size=3)),
+    tick=st.integers(0, 255),
+    ticks=st.integers(0, 255),
+)
+def test_unconnected_send_round_trip(message, route, tick, ticks):
+    us = cip.decode_unconnected_send(cip.encode_unconnected_send(message, route, tick, ticks))
+    assert (bytes(us.message), us.route_path, us.priority_tick, us.timeout_ticks) == (
+        message,
+        route,
+        tick,
+        ticks,
+    )
+
+
+_u32 = st.integers(0, 2**32 - 1)
+_u16 = st.integers(0, 2**16 - 1)
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    large=st.booleans(),
+    ids=st.tuples(_u32, _u32, _u16, _u16, _u32, _u32, _u32),
+    params=st.tuples(_u16, _u16),
+    path=st.lists(_segment, max_size=4),
+)
+def test_forward_open_round_trip(large, ids, params, path):
+    ot_cid, to_cid, csn, vendor, serial, ot_rpi, to_rpi = ids
+    fo = cip.ForwardOpen(
+        0x0A,
+        5,
+        ot_cid,
+        to_cid,
+        csn,
+        vendor,
+        serial,
+        3,
+        ot_rpi,
+        params[0],
+        to_rpi,
+        params[1],
+        0xA3,
+        path,
+        large,
+    )
+    assert cip.decode_forward_open(cip.encode_forward_open(fo), large) == fo
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    cls=st.sampled_from([t for t in types.TYPES_BY_CODE.values() if t.min is not None]),
+    data=st.data(),
+)
+def test_integer_types_round_trip(cls, data):
+    values = data.draw(st.lists(st.integers(cls.min, cls.max), max_size=20))
+    if cls is types.BOOL:
+        values = [bool(v) for v in values]
+    assert cls.decode(cls.encode(values)) == values
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    strings=st.lists(st.text(alphabet=st.characters(max_codepoint=0xFF), max_size=82), max_size=5)
+)
+def test_string_types_round_trip(strings):
+    for cls in (types.SSTRING, types.STRING, types.LOGIX_STRING):
+        assert cls.decode(cls.encode(strings)) == strings
