@@ -127,3 +127,23 @@ def test_type_named():
     with pytest.raises(KeyError, match="NOPE"):
         t.type_named("NOPE")
     assert isinstance(t.type_named("real")(), t.REAL)
+
+
+def test_string_family_types_match_a_real_controller():
+    # structure sizes and handles from pycomm3-all_tags.json (a real v20 controller)
+    s480 = t.logix_string_type("STRING480", 480, 7417)
+    s20 = t.logix_string_type("STRING20", 20, 33018)
+    assert (s480.size, s20.size) == (484, 24)
+    assert issubclass(s480, t.LOGIX_STRING) and s480.name == "STRING480"
+    assert s20.type_bytes == bytes.fromhex("a002") + (33018).to_bytes(2, "little")
+    wire = s20.encode(["twenty characters!!!", ""])
+    assert len(wire) == 48 and wire[:4] == b"\x14\x00\x00\x00"
+    assert s20.decode(wire) == ["twenty characters!!!", ""]
+    with pytest.raises(EncodeError):
+        s20.encode(["x" * 21])
+    with pytest.raises(DecodeError):
+        s20.decode(bytes.fromhex("15000000") + bytes(20))
+    with pytest.raises(DecodeError):
+        s480.decode(bytes(483))
+    with pytest.raises(EncodeError):
+        t.logix_string_type("BAD", 0, 1)

@@ -12,7 +12,10 @@ Public API (every type is a class; its methods are classmethods, so both ``REAL.
     LOGIX_STRING                 the Logix STRING structure: DINT LEN + SINT DATA[82] + 2 pad = 88
                                  bytes; ``.code`` 0x02A0 (structure), ``.handle`` 0x0FCE,
                                  ``.type_bytes`` b'\\xa0\\x02\\xce\\x0f' (type as a Read Tag reply
-                                 carries it).
+                                 carries it), ``.capacity`` 82.
+    logix_string_type(name, capacity, handle) -> type
+                                 another string-family structure (STRING20, STRING480, ...): a
+                                 LOGIX_STRING subclass of size 4 + capacity rounded up to 4.
     STRUCT_CODE = 0x02A0         the "abbreviated structure" type word (followed by a UINT handle).
     STRING_HANDLE = 0x0FCE       structure handle (and template id) of the Logix STRING.
     TYPES_BY_CODE                read-only {code: type} for the elementary types (0xD0 -> STRING).
@@ -60,6 +63,7 @@ __all__ = [
     "USINT",
     "WORD",
     "CipType",
+    "logix_string_type",
     "type_named",
 ]
 
@@ -317,7 +321,11 @@ class STRING(_Counted):
 
 
 class LOGIX_STRING(CipType):
-    """The Logix STRING structure: DINT LEN, SINT DATA[82], 2 pad (88 bytes, handle 0x0FCE)."""
+    """The Logix STRING structure: DINT LEN, SINT DATA[82], 2 pad (88 bytes, handle 0x0FCE).
+
+    Other string-family types (STRING20, STRING480, ...) are subclasses made by
+    :func:`logix_string_type`; they differ in ``capacity``, ``size``, ``handle`` and ``name``.
+    """
 
     code, name, size = STRUCT_CODE, "STRING", 88
     handle: ClassVar[int] = STRING_HANDLE
@@ -327,36 +335,61 @@ class LOGIX_STRING(CipType):
 
     @classmethod
     def encode(cls, values: Any) -> bytes:
-        """Encode a sequence of strings as 88-byte structures."""
+        """Encode a sequence of strings as fixed-size structures."""
         out = bytearray()
         pack = cls._struct.pack
         for value in _as_list(values):
             raw = _latin1(cls.name, value)
             if len(raw) > cls.capacity:
-                raise EncodeError(f"STRING: {len(raw)} characters exceed {cls.capacity}")
+                raise EncodeError(f"{cls.name}: {len(raw)} characters exceed {cls.capacity}")
             out += pack(len(raw), raw)
         return bytes(out)
 
     @classmethod
     def decode(cls, buf: bytes | bytearray | memoryview, count: int | None = None) -> list:
-        """Decode 88-byte structures as strings (LEN outside 0..82 is an error)."""
-        have = len(buf)
+        """Decode structures as strings (LEN outside 0..capacity is an error)."""
+        have, size = len(buf), cls._struct.size
         if count is None:
-            count, rest = divmod(have, 88)
+            count, rest = divmod(have, size)
             if rest:
-                raise DecodeError(f"STRING: {have} bytes is not a whole number of 88", status=0x13)
+                raise DecodeError(
+                    f"{cls.name}: {have} bytes is not a whole number of {size}", status=0x13
+                )
         elif count < 0:
-            raise DecodeError(f"STRING: negative element count {count}")
-        elif count * 88 > have:
-            raise _not_enough("STRING", count * 88, have)
+            raise DecodeError(f"{cls.name}: negative element count {count}")
+        elif count * size > have:
+            raise _not_enough(cls.name, count * size, have)
         out = []
         unpack = cls._struct.unpack_from
         for i in range(count):
-            length, data = unpack(buf, i * 88)
+            length, data = unpack(buf, i * size)
             if not 0 <= length <= cls.capacity:
-                raise DecodeError(f"STRING: LEN {length} outside 0..{cls.capacity}")
+                raise DecodeError(f"{cls.name}: LEN {length} outside 0..{cls.capacity}")
             out.append(data[:length].decode("iso-8859-1"))
         return out
+
+
+def logix_string_type(name: str, capacity: int, handle: int) -> type[LOGIX_STRING]:
+    """A Logix string-family structure type: DINT LEN + SINT DATA[capacity], padded to 4 bytes.
+
+    ``logix_string_type("STRING480", 480, 7417).size == 484``; STRING itself is LOGIX_STRING.
+    """
+    if not 1 <= capacity <= 0xFFFF or not 0 <= handle <= 0xFFFF:
+        raise EncodeError(f"string type {name}: capacity {capacity} / handle {handle} invalid")
+    pad = -capacity % 4
+    return type(
+        name,
+        (LOGIX_STRING,),
+        {
+            "__doc__": f"Logix {name}: DINT LEN, SINT DATA[{capacity}] (handle 0x{handle:04X}).",
+            "name": name,
+            "size": 4 + capacity + pad,
+            "capacity": capacity,
+            "handle": handle,
+            "type_bytes": _UINT.pack(STRUCT_CODE) + _UINT.pack(handle),
+            "_struct": struct.Struct(f"<i{capacity}s{pad}x"),
+        },
+    )
 
 
 _ELEMENTARY: tuple[type[CipType], ...] = (
