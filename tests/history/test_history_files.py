@@ -161,11 +161,12 @@ def test_logger_fsync(tmp_path, monkeypatch):
         assert calls == []
     assert len(calls) == 1  # at close
     calls.clear()
-    with logger(tmp_path / "often.hst", fsync=0.05) as log:
+    with logger(tmp_path / "often.hst", fsync=0.2) as log:
         log.write("k", 1)
-        time.sleep(0.06)
+        before = len(calls)  # 0, unless this machine is very busy
+        time.sleep(0.25)
         log.write("k", 2)
-        assert len(calls) == 1
+        assert len(calls) == before + 1  # the interval has passed: synced
 
 
 def test_logger_thread_safe(tmp_path):
@@ -356,28 +357,6 @@ def test_round_trip_each_compression(tmp_path, compress):
         written = write_all(log, records(20_000, step=0.001))
     assert len(rotations(path)) >= 5
     assert read_all(path, strict=True) == written
-
-
-@pytest.mark.slow
-def test_million_records_round_trip(tmp_path):
-    """1,000,000 records through rotation into gz, bz2 and xz files (and the live file)."""
-    path = tmp_path / "million.hst"
-    count = 1_000_000
-    step = 0.001
-    for third, compress in enumerate(("gz", "bz2", "xz")):
-        with logger(path, rotate_bytes=8_000_000, compress=compress, compress_level=1) as log:
-            for i in range(third * count // 3, (third + 1) * count // 3):
-                when = timestamp.from_us(T0.us + i * 1000)
-                log.write(["Tag", i % 1000], {"v": i, "f": i * step}, now=when)
-    suffixes = {os.path.splitext(name)[1] for _, name in rotations(path)}
-    assert {".gz", ".bz2", ".xz"} <= suffixes
-    i = 0
-    for when, key, payload in reader(path, strict=True):
-        assert when.us == T0.us + i * 1000
-        assert key == ["Tag", i % 1000]
-        assert payload == {"v": i, "f": i * step}
-        i += 1
-    assert i == count
 
 
 # --- playback -------------------------------------------------------------------------------------
