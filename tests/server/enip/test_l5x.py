@@ -387,6 +387,12 @@ def test_unmodelled_types_and_elements_are_skipped_with_one_warning_each(caplog)
         (_doc(tags=_tag("d", "DINT", '<Data Format="L5K">[1,2]</Data>')), "a list for DINT"),
         (_doc(tags=_tag("d", "DINT", '<Data Format="L5K">[1,</Data>')), "L5K text ends early"),
         (_doc(revision="abc"), "bad SoftwareRevision"),
+        (_doc(tags=_tag("huge", "LINT", dims="1000 1000 1000")), "exceed the 16777216 limit"),
+        (_doc(types=_udt("Huge", _member("a", "DINT", 10**8))), "exceed the 16777216 limit"),
+        (
+            _doc(tags=_tag("d", "DINT", '<Data Format="L5K">' + "[" * 100 + "</Data>")),
+            "nests too deep",
+        ),
     ],
 )
 def test_bad_exports_raise_a_clear_error(doc, message):

@@ -245,8 +245,10 @@ def _parse_l5k(text: str) -> Any:
         raise ValueError(f"unexpected L5K text {rest[:20]!r}")
     pos = 0
 
-    def value() -> Any:
+    def value(depth: int = 0) -> Any:
         nonlocal pos
+        if depth > 32:
+            raise ValueError("L5K text nests too deep")
         if pos >= len(tokens):
             raise ValueError("L5K text ends early")
         tok = tokens[pos]
@@ -260,7 +262,7 @@ def _parse_l5k(text: str) -> Any:
             pos += 1
             return items
         while True:
-            items.append(value())
+            items.append(value(depth + 1))
             if pos >= len(tokens):
                 raise ValueError("unclosed [ in L5K text")
             tok = tokens[pos]
@@ -705,10 +707,12 @@ def _children(node: _Node, group: str, tag: str) -> Iterator[_Node]:
 
 
 def _descendants(node: _Node, tags: tuple[str, ...]) -> Iterator[_Node]:
-    for child in node.children:
+    stack = list(reversed(node.children))
+    while stack:
+        child = stack.pop()
         if child.tag in tags:
             yield child
-        yield from _descendants(child, tags)
+        stack.extend(reversed(child.children))
 
 
 def _flat(items: list) -> list:

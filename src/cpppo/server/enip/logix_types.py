@@ -75,7 +75,7 @@ Public API
                                          ``.get() .set(value) .read_bytes(count) .write_bytes(data,
                                          count) .type_bytes .element_size``
         parse_path(text) -> (program or None, [segments])
-        resolve_path(tag, segments, *, bool_index="bit", lookup=None) -> Location
+        resolve_path(tag, segments, *, bool_index="bit") -> Location
                                          ``bool_index="word"`` gives the wire meaning of an index
                                          into a BOOL array (it counts DWORDs, as pycomm3 and pylogix
                                          send it); ``"bit"`` the Logix name meaning (``B[33]`` is
@@ -97,6 +97,7 @@ from .codec import types as cip
 __all__ = [
     "ATOMIC_BY_CODE",
     "ATOMIC_TYPES",
+    "MAX_DATA_SIZE",
     "PREDEFINED",
     "AliasTag",
     "Atomic",
@@ -130,6 +131,10 @@ __all__ = [
 
 # ---------------------------------------------------------------------------------------------
 # Errors
+
+
+#: Largest structure or tag memory accepted (bytes): bounds what a definition file can allocate.
+MAX_DATA_SIZE = 16 * 1024 * 1024
 
 
 class LayoutError(ValueError):
@@ -529,6 +534,8 @@ def layout_structure(
     final = [m for m in members if m is not None]
     eight = rules.align8 and any(m.type.has_8byte for m in final)
     size = _roundup(max(offset, 1), 8 if eight else 4)
+    if size > MAX_DATA_SIZE:
+        raise LayoutError(f"structure {name}: {size} bytes exceed the {MAX_DATA_SIZE} limit")
     return Structure(
         name, final, size, family=family, kind=kind, template_name=template_name,
         template_id=template_id, handle=handle,
@@ -1084,6 +1091,8 @@ class Tag:
         self.description = description
         self.storage_type, self.storage_count, self.bools = _storage(data_type, dims)
         size = self.storage_type.size * self.storage_count
+        if size > MAX_DATA_SIZE:
+            raise ValueError(f"tag {name}: {size} bytes exceed the {MAX_DATA_SIZE} limit")
         if data is None:
             self.data = bytearray(size)
         else:
@@ -1438,13 +1447,10 @@ def resolve_path(
     segments: Sequence[Segment],
     *,
     bool_index: str = "bit",
-    lookup: Callable[[str | None, str], AnyTag] | None = None,
 ) -> Location:
     """Resolve the segments after the tag name (see :func:`parse_path`) to a Location.
 
     ``tag`` is the tag the path starts with; an alias continues from the location it names.
-    ``lookup`` is unused here (aliases are bound by the tag database) and kept for callers that
-    pass one.
     """
     loc = tag.root()
     for seg in segments:

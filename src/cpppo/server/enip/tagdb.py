@@ -59,6 +59,7 @@ Public API
 
 from __future__ import annotations
 
+import bisect
 import json
 import re
 import struct
@@ -276,6 +277,7 @@ class TagDB:
         self._next_address = 0x0001_0000
         self._addresses: dict[int, int] = {}
         self._pending: list[AliasTag] = []
+        self._symbol_cache: dict[str | None, tuple[list[int], list[SymbolEntry]]] = {}
         for s in PREDEFINED.values():
             self.register(s)
 
@@ -344,7 +346,9 @@ class TagDB:
                 self.register(m.type)
         template_id = s.template_id if template_id is None else template_id
         if template_id is None:
-            template_id = next(i for i in _USER_TEMPLATE_IDS if i not in self._by_template)
+            template_id = next((i for i in _USER_TEMPLATE_IDS if i not in self._by_template), None)
+            if template_id is None:
+                raise TagDBError(f"structure {s.name}: no template instance id left")
         if template_id in self._by_template or not 0 < template_id <= 0xFFF:
             raise TagDBError(f"structure {s.name}: template id {template_id:#x} unusable")
         handle = s.handle if handle is None else handle
@@ -409,6 +413,7 @@ class TagDB:
         self._next_id[key] = 1
         self._scopes[key] = {}
         self._instances[key] = {}
+        self._symbol_cache.clear()
 
     @property
     def programs(self) -> list[str]:
@@ -433,6 +438,7 @@ class TagDB:
             raise TagDBError(f"tag {tag.qualified_name!r} already exists")
         tag.instance_id = self._new_id(_fold(program), tag.instance_id, tag.qualified_name)
         scope[tag.name.casefold()] = tag
+        self._symbol_cache.clear()
         self._instances[_fold(program)][tag.instance_id] = tag
         size = getattr(tag, "size", 0)
         self._addresses[id(tag)] = self._next_address
@@ -509,6 +515,7 @@ class TagDB:
         if isinstance(base, AliasTag) and base.target is None:
             self._bind(base, depth + 1)
         alias.target = resolve_path(base, segments[1:])
+        self._symbol_cache.clear()
 
     def bind_aliases(self) -> list[str]:
         """Bind pending aliases; remove those whose target does not exist (one warning each)."""
@@ -528,6 +535,7 @@ class TagDB:
         key = _fold(tag.program)
         self._scopes[key].pop(tag.name.casefold(), None)
         self._instances[key].pop(tag.instance_id, None)  # type: ignore[arg-type]
+        self._symbol_cache.clear()
         self._used_ids[key].discard(tag.instance_id)  # type: ignore[arg-type]
 
     def tag(self, name: str, program: str | None = None) -> AnyTag:
@@ -646,16 +654,23 @@ class TagDB:
             access=access_code(tag.external_access),
         )
 
+    def _symbol_list(self, program: str | None) -> tuple[list[int], list[SymbolEntry]]:
+        key = _fold(program)
+        cached = self._symbol_cache.get(key)
+        if cached is None:
+            entries = [self._entry(t) for t in self.tags(program)]
+            if program is None:
+                entries += [
+                    SymbolEntry(iid, f"Program:{name}", PROGRAM_TYPE, 0, 0, 0, 0, (0, 0, 0), 0)
+                    for name, iid in self._programs.values()
+                ]
+                entries.sort(key=lambda e: e.instance_id)
+            cached = self._symbol_cache[key] = ([e.instance_id for e in entries], entries)
+        return cached
+
     def symbols(self, program: str | None = None) -> list[SymbolEntry]:
         """The Symbol instances of a scope, in instance-id order (programs in the controller's)."""
-        entries = [self._entry(t) for t in self.tags(program)]
-        if program is None:
-            entries += [
-                SymbolEntry(iid, f"Program:{name}", PROGRAM_TYPE, 0, 0, 0, 0, (0, 0, 0), 0)
-                for name, iid in self._programs.values()
-            ]
-            entries.sort(key=lambda e: e.instance_id)
-        return entries
+        return list(self._symbol_list(program)[1])
 
     def instance_attribute_list(
         self,
@@ -670,8 +685,8 @@ class TagDB:
         Returns the reply data and whether more entries remain (answer status 0x06).
         """
         out = bytearray()
-        entries = [e for e in self.symbols(program) if e.instance_id >= start]
-        for entry in entries:
+        ids, entries = self._symbol_list(program)
+        for entry in entries[bisect.bisect_left(ids, start) :]:
             encoded = entry.encode(attrs)
             if max_size is not None and len(out) + len(encoded) > max_size:
                 if not out:
