@@ -113,6 +113,7 @@ def test_parse_record():
         'yesterday\t"a"\t1\n',
         '2014-07-15 22:03:44.186\t"a\t1\n',
         '2014-07-15 22:03:44.186\t"a"\t[1, 2\n',
+        '2014-07-15 22:03:44.186\t"a"\t' + "[" * 100_000 + "\n",  # too deep
     ):
         with pytest.raises(ValueError):
             parse_record(bad)
@@ -329,6 +330,7 @@ def test_reader_skips_malformed_lines(tmp_path, caplog):
         '2014-07-15T22:03:47.1861\t"d"\t4\r\n'
         '2014-07-15 16:03:48.186 MDT America/Edmonton\t"e"\t5\n'
         '2014-07-15 22:03:49.186\t"f"\t6\n'
+        '2014-07-15 22:03:49.500\t"g"\t' + "[" * 100_000 + "]" * 100_000 + "\n"
     )
     with caplog.at_level(logging.WARNING):
         got = reader(path)
@@ -339,8 +341,8 @@ def test_reader_skips_malformed_lines(tmp_path, caplog):
         ("2014-07-15 22:03:48.186", "e"),
         ("2014-07-15 22:03:49.186", "f"),
     ]
-    assert got.skipped == 3
-    assert caplog.text.count("skipped") == 3
+    assert got.skipped == 4
+    assert caplog.text.count("skipped") == 4
     assert "bad.hst:5" in caplog.text
 
 

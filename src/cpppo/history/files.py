@@ -131,8 +131,8 @@ def parse_record(line: str) -> Record | None:
         raise ValueError("expected <timestamp>\\t<json key>\\t<json payload>")
     try:
         return timestamp(fields[0]), json.loads(fields[1]), json.loads(fields[2])
-    except TypeError as exc:
-        raise ValueError(str(exc)) from None
+    except (TypeError, RecursionError) as exc:
+        raise ValueError(f"{type(exc).__name__}: {exc}") from None
 
 
 class logger:
@@ -627,7 +627,7 @@ class reader:
                 stamp = new(cls)
                 stamp._us = us
                 stamp._str = text if tab == 23 and text[10] == " " else None
-            except (ValueError, TypeError, IndexError, StopIteration):
+            except (ValueError, TypeError, IndexError, StopIteration, RecursionError):
                 try:
                     record = parse_record(line)
                 except ValueError as exc:

@@ -147,7 +147,7 @@ class timestamp:
         elif isinstance(value, str):
             self._us = (parse_datetime(value, tzinfo) - EPOCH_UTC) // MICROSECOND
         elif isinstance(value, (int, float)) and not isinstance(value, bool):
-            if not math.isfinite(value):
+            if isinstance(value, float) and not math.isfinite(value):
                 raise ValueError(f"a timestamp must be finite, not {value!r}")
             us = round(value * 1_000_000) if isinstance(value, float) else value * 1_000_000
             if not MIN_US <= us <= MAX_US:
@@ -289,14 +289,19 @@ class timestamp:
         if isinstance(delta, datetime.timedelta):
             return delta // MICROSECOND
         if isinstance(delta, (int, float)) and not isinstance(delta, bool):
-            if not math.isfinite(delta):
+            if isinstance(delta, float) and not math.isfinite(delta):
                 raise ValueError(f"cannot shift a timestamp by {delta!r}")
             return round(delta * 1_000_000)
         return None
 
+    def _shifted(self, us: int) -> timestamp:
+        if not MIN_US <= us <= MAX_US:
+            raise ValueError("timestamp out of range (years 1 to 9999)")
+        return type(self).from_us(us)
+
     def __add__(self, delta: object) -> timestamp:
         us = self._seconds_us(delta)
-        return NotImplemented if us is None else type(self).from_us(self._us + us)
+        return NotImplemented if us is None else self._shifted(self._us + us)
 
     __radd__ = __add__
 
@@ -305,7 +310,7 @@ class timestamp:
         if isinstance(other, timestamp):
             return (self._us - other._us) / 1_000_000
         us = self._seconds_us(other)
-        return NotImplemented if us is None else type(self).from_us(self._us - us)
+        return NotImplemented if us is None else self._shifted(self._us - us)
 
 
 #: Seconds in each duration unit, largest first.
