@@ -18,6 +18,7 @@ import contextlib
 import os
 import signal
 import socket
+import struct
 import subprocess
 import sys
 import threading
@@ -300,6 +301,174 @@ def read_tag(path: list[dict] | str, elements: int = 1) -> bytes:
     """An encoded Read Tag request (``path`` a tag name or segments)."""
     segments = [{"symbolic": path}] if isinstance(path, str) else path
     return cip.encode_request(0x4C, epath.encode_epath(segments), tags.encode_read_tag(elements))
+
+
+class RecordingProxy:
+    """A loopback TCP proxy in front of a server that records every byte, per connection.
+
+    ``write_pcap(path)`` turns the recording into a classic pcap of IPv4/TCP packets (handshake,
+    data segments with consistent sequence numbers, FIN), with the server port unchanged, so
+    ``tshark -d tcp.port==<port>,enip`` decodes it. No capture privileges are needed.
+    """
+
+    def __init__(self, target: tuple[str, int]) -> None:
+        self.target = target
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.address = self.listener.getsockname()
+        #: per connection: client port and [(from_client, time, bytes)]
+        self.sessions: list[tuple[int, list[tuple[bool, float, bytes]]]] = []
+        self.lock = threading.Lock()
+        self.threads: list[threading.Thread] = []
+        self.closing = False
+        self._accepting = threading.Thread(target=self._accept, daemon=True)
+        self._accepting.start()
+
+    def _accept(self) -> None:
+        while not self.closing:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            upstream = socket.create_connection(self.target)
+            for sock in (client, upstream):
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            record: list[tuple[bool, float, bytes]] = []
+            with self.lock:
+                self.sessions.append((upstream.getsockname()[1], record))
+            for source, sink, outbound in ((client, upstream, True), (upstream, client, False)):
+                thread = threading.Thread(
+                    target=self._pump, args=(source, sink, outbound, record), daemon=True
+                )
+                thread.start()
+                self.threads.append(thread)
+
+    def _pump(self, source: socket.socket, sink: socket.socket, outbound: bool, record) -> None:
+        try:
+            while True:
+                data = source.recv(65536)
+                if not data:
+                    break
+                with self.lock:
+                    record.append((outbound, time.time(), data))
+                sink.sendall(data)
+        except OSError:
+            pass
+        finally:
+            with contextlib.suppress(OSError):
+                sink.shutdown(socket.SHUT_WR)
+
+    def close(self) -> None:
+        self.closing = True
+        self.listener.close()
+        for thread in self.threads:
+            thread.join(2)
+
+    def write_pcap(self, path: str) -> int:
+        """Write the recorded sessions as a pcap (LINKTYPE_RAW IPv4); returns packets written."""
+        packets: list[tuple[float, bytes]] = []
+        with self.lock:
+            sessions = [(port, list(record)) for port, record in self.sessions]
+        for client_port, record in sessions:
+            if record:
+                packets += _tcp_session(client_port, self.target[1], record)
+        with open(path, "wb") as out_file:
+            out_file.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 101))
+            for when, packet in packets:
+                sec = int(when)
+                out_file.write(
+                    struct.pack("<IIII", sec, int((when - sec) * 1e6), len(packet), len(packet))
+                )
+                out_file.write(packet)
+        return len(packets)
+
+
+def _tcp_session(client: int, server: int, record: list) -> list[tuple[float, bytes]]:
+    """(time, IPv4 packet) of a whole TCP session carrying the recorded chunks."""
+    seq = {True: 1000, False: 5000}  # next sequence number, by direction (True: from client)
+    packets = []
+
+    def segment(out: bool, when: float, flags: int, data: bytes = b"") -> None:
+        sport, dport = (client, server) if out else (server, client)
+        packets.append((when, _ip_tcp(sport, dport, seq[out], seq[not out], flags, data)))
+        seq[out] += len(data) + (1 if flags & 0x03 else 0)  # SYN and FIN count as one byte
+
+    start, end = record[0][1] - 0.001, record[-1][1] + 0.001
+    segment(True, start, 0x02)  # SYN
+    segment(False, start, 0x12)  # SYN, ACK
+    segment(True, start, 0x10)  # ACK
+    for out, when, data in record:
+        for i in range(0, len(data), 1400):
+            segment(out, when, 0x18, data[i : i + 1400])  # PSH, ACK
+    segment(True, end, 0x11)  # FIN, ACK
+    segment(False, end, 0x11)
+    segment(True, end, 0x10)
+    return packets
+
+
+def _checksum(data: bytes) -> int:
+    if len(data) % 2:
+        data += b"\0"
+    total = sum(struct.unpack(f"!{len(data) // 2}H", data))
+    while total >> 16:
+        total = (total & 0xFFFF) + (total >> 16)
+    return ~total & 0xFFFF
+
+
+def _ip_tcp(sport: int, dport: int, seq: int, ack: int, flags: int, data: bytes) -> bytes:
+    src = bytes([127, 0, 0, 1])
+    dst = bytes([127, 0, 0, 1])
+    tcp = struct.pack("!HHIIBBHHH", sport, dport, seq, ack if flags & 0x10 else 0, 5 << 4, flags,
+                      65535, 0, 0)  # fmt: skip
+    pseudo = src + dst + struct.pack("!BBH", 0, 6, len(tcp) + len(data))
+    tcp = tcp[:16] + struct.pack("!H", _checksum(pseudo + tcp + data)) + tcp[18:]
+    total = 20 + len(tcp) + len(data)
+    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, total, 0, 0x4000, 64, 6, 0, src, dst)
+    ip = ip[:10] + struct.pack("!H", _checksum(ip)) + ip[12:]
+    return ip + tcp + data
+
+
+TSHARK = "/usr/bin/tshark"
+
+
+def tshark_problems(pcap: str, port: int) -> tuple[list[str], list[str], str]:
+    """(malformed packet lines, expert error lines, protocol summary) of a capture."""
+    decode = ["-d", f"tcp.port=={port},enip"]
+    base = [TSHARK, "-n", "-r", pcap, *decode]
+    malformed = subprocess.run(
+        [*base, "-Y", "_ws.malformed"], capture_output=True, text=True, timeout=60
+    )
+    errors = subprocess.run(
+        [*base, "-Y", "_ws.expert.severity >= 8388608"], capture_output=True, text=True, timeout=60
+    )
+    summary = subprocess.run([*base], capture_output=True, text=True, timeout=60)
+    return (
+        [line for line in malformed.stdout.splitlines() if line.strip()],
+        [line for line in errors.stdout.splitlines() if line.strip()],
+        summary.stdout,
+    )
+
+
+@pytest.fixture
+def enip_tshark():
+    """``check(pcap, port) -> (malformed, expert errors, summary)``; skips if tshark is absent."""
+    if not os.path.exists(TSHARK):
+        pytest.skip("tshark is not installed")
+    return tshark_problems
+
+
+@pytest.fixture
+def enip_recording_proxy():
+    """``record(target_address)`` -> RecordingProxy (closed at teardown)."""
+    proxies: list[RecordingProxy] = []
+
+    def record(target: tuple[str, int]) -> RecordingProxy:
+        proxy = RecordingProxy(target)
+        proxies.append(proxy)
+        return proxy
+
+    yield record
+    for proxy in proxies:
+        proxy.close()
 
 
 @pytest.fixture
