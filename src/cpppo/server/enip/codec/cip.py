@@ -261,6 +261,7 @@ def status_text(status: int, ext_status: Sequence[int] = ()) -> str:
     return text
 
 
+# constants: never mutate these segments (copy them: [dict(s) for s in MESSAGE_ROUTER_PATH])
 MESSAGE_ROUTER_PATH: tuple[dict, ...] = ({"class": 0x02}, {"instance": 1})
 CONNECTION_MANAGER_PATH: tuple[dict, ...] = ({"class": 0x06}, {"instance": 1})
 MESSAGE_ROUTER_EPATH = b"\x20\x02\x24\x01"

@@ -32,7 +32,7 @@ does not fit raises :class:`EncodeError`.
 from __future__ import annotations
 
 import struct
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from .errors import DecodeError, EncodeError
@@ -139,7 +139,7 @@ def _encode(segments: Sequence[dict], padded: bool, merged: bool) -> bytes:
     out = bytearray()
     logical = _LOGICAL
     for seg in segments:
-        if not isinstance(seg, dict):
+        if type(seg) is not dict and not isinstance(seg, Mapping):
             raise EncodeError(f"EPATH: segment {seg!r} is not a dict")
         if len(seg) == 1:
             ((name, value),) = seg.items()
