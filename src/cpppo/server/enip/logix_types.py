@@ -1131,12 +1131,16 @@ class Tag:
         return encode_symbol_type(self.storage_type, len(self.dims))
 
     def root(self) -> Location:
-        """The location of the whole tag."""
-        return Location(
+        """The location of the whole tag (made once: a tag never changes shape)."""
+        root = self.__dict__.get("_root")
+        if root is not None:
+            return root
+        root = self._root = Location(
             self, 0, self.storage_type, self.qualified_name,
             (self.storage_count,) if self.bools is not None else self.dims,
             self.storage_count, None, self.bools,
         )  # fmt: skip
+        return root
 
     @property
     def value(self) -> Any:
@@ -1229,24 +1233,52 @@ class AliasTag:
 AnyTag = Tag | AliasTag
 
 
-@dataclass(frozen=True)
 class Location:
     """A resolved access path: ``data_type`` elements at ``offset`` in ``tag.data``.
 
     ``dims`` is the shape still unindexed (``()`` for one element), ``count`` the number of
     elements from ``offset`` to the end of the enclosing array (what a read may ask for), ``bit``
     the bit (0..7) in the byte at ``offset`` for a BOOL, ``bools`` the number of BOOLs when the
-    location is a BOOL array (then ``data_type`` is DWORD and ``count`` counts DWORDs).
+    location is a BOOL array (then ``data_type`` is DWORD and ``count`` counts DWORDs). ``name``
+    is the path text (built only when asked for: resolution is on the hot path).
     """
 
-    tag: Tag
-    offset: int
-    data_type: DataType
-    name: str
-    dims: tuple[int, ...] = ()
-    count: int = 1
-    bit: int | None = None
-    bools: int | None = None
+    __slots__ = ("_name", "bit", "bools", "count", "data_type", "dims", "offset", "tag")
+
+    def __init__(
+        self,
+        tag: Tag,
+        offset: int,
+        data_type: DataType,
+        name: str | tuple,
+        dims: tuple[int, ...] = (),
+        count: int = 1,
+        bit: int | None = None,
+        bools: int | None = None,
+    ) -> None:
+        self.tag = tag
+        self.offset = offset
+        self.data_type = data_type
+        self._name = name  # a str, or (parent Location, separator, suffix) built lazily
+        self.dims = dims
+        self.count = count
+        self.bit = bit
+        self.bools = bools
+
+    @property
+    def name(self) -> str:
+        """The path this location was resolved from (``Tag[1,2].Member.5``)."""
+        name = self._name
+        if not isinstance(name, str):
+            name = self._name = _join(name)
+        return name
+
+    def __repr__(self) -> str:
+        bit = f".{self.bit}" if self.bit is not None else ""
+        return (
+            f"<Location {self.name}: {self.data_type.name} x{self.count} at {self.offset}{bit}"
+            f" of {self.tag.qualified_name}>"
+        )
 
     @property
     def element_size(self) -> int:
@@ -1325,6 +1357,15 @@ class Location:
 # ---------------------------------------------------------------------------------------------
 # Access paths
 
+
+def _join(spec: tuple) -> str:
+    """The text of a lazily named path: (parent Location, "[" or ".", indices or name)."""
+    parent, sep, suffix = spec
+    if sep == "[":
+        return f"{parent.name}[{','.join(map(str, suffix))}]"
+    return f"{parent.name}.{suffix}"
+
+
 Segment = tuple  # ("name", str) | ("index", tuple[int, ...]) | ("bit", int)
 
 _TOKEN = re.compile(
@@ -1392,23 +1433,23 @@ def parse_path(text: str) -> tuple[str | None, list[Segment]]:
 
 
 def _index(loc: Location, indices: tuple[int, ...], bool_index: str) -> Location:
-    name = f"{loc.name}[{','.join(map(str, indices))}]"
+    name = (loc, "[", indices)
     if loc.bit is not None or not loc.dims:
-        raise TagPathError(f"{name}: {loc.name} is not an array")
+        raise TagPathError(f"{_join(name)}: {loc.name} is not an array")
     if loc.bools is not None and bool_index == "bit":
         if len(indices) != 1:
-            raise TagPathError(f"{name}: a BOOL array has one dimension")
+            raise TagPathError(f"{loc.name}{list(indices)}: a BOOL array has one dimension")
         (i,) = indices
         if i >= loc.bools:
-            raise TagPathError(f"{name}: index out of range 0..{loc.bools - 1}", 0x05)
+            raise TagPathError(f"{_join(name)}: index out of range 0..{loc.bools - 1}", 0x05)
         return Location(loc.tag, loc.offset + i // 8, _BOOL, name, (), 1, i % 8, None)
     dims = loc.dims
     if len(indices) != len(dims):
-        raise TagPathError(f"{name}: {len(dims)} indices needed, {len(indices)} given")
+        raise TagPathError(f"{_join(name)}: {len(dims)} indices needed, {len(indices)} given")
     linear = 0
     for i, d in zip(indices, dims):
         if i >= d:
-            raise TagPathError(f"{name}: index {i} out of range 0..{d - 1}", 0x05)
+            raise TagPathError(f"{_join(name)}: index {i} out of range 0..{d - 1}", 0x05)
         linear = linear * d + i
     total = _elements(dims)
     offset = loc.offset + linear * loc.data_type.size
@@ -1416,14 +1457,14 @@ def _index(loc: Location, indices: tuple[int, ...], bool_index: str) -> Location
 
 
 def _member(loc: Location, name: str) -> Location:
-    full = f"{loc.name}.{name}"
+    full = (loc, ".", name)
     dtype = loc.data_type
     if loc.dims or loc.bit is not None or not isinstance(dtype, Structure):
-        raise TagPathError(f"{full}: {loc.name} is not a structure")
+        raise TagPathError(f"{_join(full)}: {loc.name} is not a structure")
     try:
         m = dtype.member(name)
     except KeyError:
-        raise TagPathError(f"{full}: {dtype.name} has no member {name!r}") from None
+        raise TagPathError(f"{_join(full)}: {dtype.name} has no member {name!r}") from None
     offset = loc.offset + m.offset
     if m.bit is not None:
         return Location(loc.tag, offset, _BOOL, full, (), 1, m.bit, None)
@@ -1433,12 +1474,12 @@ def _member(loc: Location, name: str) -> Location:
 
 
 def _bit(loc: Location, bit: int) -> Location:
-    full = f"{loc.name}.{bit}"
+    full = (loc, ".", bit)
     dtype = loc.data_type
     if loc.dims or loc.bit is not None or not dtype.is_integer:
-        raise TagPathError(f"{full}: {loc.name} is not an integer")
+        raise TagPathError(f"{_join(full)}: {loc.name} is not an integer")
     if bit >= dtype.size * 8:
-        raise TagPathError(f"{full}: bit {bit} outside {dtype.name}", 0x05)
+        raise TagPathError(f"{_join(full)}: bit {bit} outside {dtype.name}", 0x05)
     return Location(loc.tag, loc.offset + bit // 8, _BOOL, full, (), 1, bit % 8, None)
 
 
