@@ -30,6 +30,8 @@ import logging
 import random
 import select
 import socket
+import struct
+import sys
 import time
 from collections import deque
 from collections.abc import Iterable, Iterator
@@ -73,7 +75,7 @@ from .codec.encap import (
     encode_rr_message,
     encode_unit_message,
 )
-from .codec.epath import encode_epath
+from .codec.epath import encode_epath, encode_route_path
 from .codec.errors import DecodeError, EncodeError
 from .codec.tags import (
     encode_read_tag,
@@ -111,6 +113,8 @@ log = logging.getLogger("enip.cli")
 DEFAULT_PORT = 44818
 _MESSAGE_ROUTER_EPATH = encode_epath(MESSAGE_ROUTER_PATH)
 _COMMANDS = frozenset(int(c) for c in Command)
+# struct timeval for SO_RCVTIMEO/SO_SNDTIMEO (POSIX); None elsewhere (use socket timeouts).
+_TIMEVAL = struct.Struct("@ll") if sys.platform.startswith(("linux", "darwin")) else None
 
 
 class ClientError(Exception):
@@ -204,6 +208,8 @@ class client:
         self._framer = EncapFramer(max_length)
         self._frames: deque = deque()
         self._broken: ClientError | None = None
+        self._plans: dict = {}  # what each operation path encodes to (see client_requests.plan)
+        self._default_wrap: tuple | None = None  # the default Unconnected Send, pre-encoded
         self._sock: socket.socket | None = None
         self._sock_timeout: float | None = None
         if self.udp:
@@ -222,6 +228,8 @@ class client:
             )
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             self.peer = sock.getpeername()[:2]
+        if _TIMEVAL is not None:
+            sock.settimeout(None)  # blocking; timeouts via SO_RCVTIMEO/SO_SNDTIMEO
         self._sock = sock
         self._set_timeout(timeout)
 
@@ -244,9 +252,24 @@ class client:
             sock.close()
 
     def _set_timeout(self, timeout: float | None) -> None:
-        if self._sock is not None and timeout != self._sock_timeout:
-            self._sock.settimeout(timeout)
-            self._sock_timeout = timeout
+        """Bound each blocking send/recv by ``timeout`` seconds (None: forever).
+
+        Where the OS supports SO_RCVTIMEO/SO_SNDTIMEO the socket stays in blocking mode with
+        those options set: a socket with a Python timeout polls before every send and recv,
+        doubling the system calls of a transaction.
+        """
+        sock = self._sock
+        if sock is None or timeout == self._sock_timeout:
+            return
+        if _TIMEVAL is not None:
+            seconds = 0.0 if timeout is None else max(timeout, 1e-6)
+            whole = int(seconds)
+            timeval = _TIMEVAL.pack(whole, int((seconds - whole) * 1e6))
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, timeval)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, timeval)
+        else:
+            sock.settimeout(timeout)
+        self._sock_timeout = timeout
 
     @property
     def broken(self) -> ClientError | None:
@@ -307,7 +330,7 @@ class client:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     raise ReplyTimeout(f"no reply from {self.host}:{self.port} within the timeout")
-                if self._sock_timeout is None or remaining < self._sock_timeout:
+                if self._sock_timeout is None or remaining < self._sock_timeout * 0.5:
                     self._set_timeout(remaining)
             try:
                 if self.udp:
@@ -320,7 +343,7 @@ class client:
                     frames.append((header, payload, peer[:2]))
                     break
                 data = sock.recv(65536)
-            except TimeoutError:
+            except (TimeoutError, BlockingIOError):
                 if deadline is None:
                     raise ReplyTimeout(f"no reply from {self.host}:{self.port}") from None
                 continue
@@ -681,8 +704,13 @@ class connector(client):
     # -- the engine -----------------------------------------------------------------------------
     def _routing(self, op: dict) -> tuple | None:
         """Routing of an operation: None for the connector's defaults, else a comparable key."""
-        keys = ("route_path", "send_path", "priority_time_tick", "timeout_ticks")
-        if not any(op.get(k) is not None for k in keys):
+        get = op.get
+        if (
+            get("route_path") is None
+            and get("send_path") is None
+            and get("priority_time_tick") is None
+            and get("timeout_ticks") is None
+        ):
             return None
         route = parse_route_path(op.get("route_path"))
         send = parse_send_path(op.get("send_path"))
@@ -698,15 +726,38 @@ class connector(client):
     def _wrap(self, message: bytes, routing: tuple | None) -> bytes:
         if self.connection is not None:
             return message
-        if routing is None:
-            return self.unconnected_send(message)
-        return self.unconnected_send(
-            message,
-            route_path=routing[4] if routing[4] is not None else self.route_path,
-            send_path=routing[5] if routing[5] is not None else self.send_path,
-            priority_time_tick=routing[2],
-            timeout_ticks=routing[3],
-        )
+        if routing is not None:
+            return self.unconnected_send(
+                message,
+                route_path=routing[4] if routing[4] is not None else self.route_path,
+                send_path=routing[5] if routing[5] is not None else self.send_path,
+                priority_time_tick=routing[2],
+                timeout_ticks=routing[3],
+            )
+        wrap = self._default_wrap
+        if (
+            wrap is None
+            or wrap[0] is not self.route_path
+            or wrap[1] is not self.send_path
+            or wrap[2] != self.priority_time_tick
+            or wrap[3] != self.timeout_ticks
+        ):
+            # Pre-encode the send path and route path of the default Unconnected Send.
+            route = encode_route_path(self.route_path) if self.route_path else b""
+            simple = not self.route_path and not self.send_path
+            wrap = self._default_wrap = (
+                self.route_path,
+                self.send_path,
+                self.priority_time_tick,
+                self.timeout_ticks,
+                simple,
+                encode_epath(self.send_path),
+                route,
+            )
+        if wrap[4]:
+            return message
+        data = encode_unconnected_send(message, None, wrap[2], wrap[3])
+        return encode_request(Service.UNCONNECTED_SEND, wrap[5], data + wrap[6])
 
     def _run(
         self,
@@ -728,6 +779,7 @@ class connector(client):
         inflight: dict[Any, _Request] = {}
         exhausted = False
         connected = self.connection is not None
+        plans = self._plans
 
         def pull() -> bool:
             """Plan the next operation into ``waiting``; False when there are no more."""
@@ -740,7 +792,7 @@ class connector(client):
             if isinstance(op, str):
                 op = _operations.parse_operation(op)
             try:
-                oper, parts = plan(op, None, fragment, multiple)
+                oper, parts = plan(op, None, fragment, multiple, plans)
             except (EncodeError, OperationError) as exc:
                 oper = Operation(op, index, "", f"Single ?? {op.get('path')!r}")
                 oper.fail(exc)
@@ -913,6 +965,13 @@ class connector(client):
                 return
         else:
             replies = [reply]
+        if len(parts) == 1:
+            p, r = parts[0], replies[0]
+            if r.service == p.message[0]:
+                follow = p.owner.complete(p, r)
+                if follow is not None:
+                    waiting.appendleft((follow, self._routing(p.owner.op)))
+                return
         for p, r in zip(parts, replies):
             if r.service != p.message[0]:
                 if r.status:  # e.g. an Unconnected Send routing failure
@@ -1039,6 +1098,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    import sys
-
     sys.exit(main())

@@ -194,6 +194,19 @@ class Operation:
             return None
         status = reply.status
         kind = part.kind
+        if not status and not self.outstanding and self.raw is None and kind in (_READ, _READ_FRAG):
+            # The common case: a whole read in one reply.
+            try:
+                code, handle, data = decode_typed_data(reply.data)
+                self.data_type = typ = _type_of_reply(code, handle)
+                self.value = typ.decode(data) if typ is not None else list(bytes(data))
+            except (DecodeError, EncodeError) as exc:
+                self.fail(exc, reply)
+                return None
+            self.reply = reply
+            self.status = 0
+            self.done = True
+            return None
         if status not in (0x00, 0x06) or (status == 0x06 and kind not in (_READ, _READ_FRAG)):
             self.fail(reply_status(reply), reply)
             return None
@@ -255,10 +268,46 @@ def _element_size(op: dict) -> int:
     return 4
 
 
+#: Entries a connector's plan cache holds before it is cleared.
+PLAN_CACHE_LIMIT = 4096
+
+
+def _fresh(op: dict, kind: str, path: Any, elements: int, offset: Any, multiple: int) -> tuple:
+    """What an operation's path and shape determine: (path, path bytes, description, message of
+    a read or Get Attribute request or None, reply size estimate)."""
+    path_bytes = encode_epath(path)
+    counted = kind in (_READ, _READ_FRAG, _WRITE, _WRITE_FRAG)
+    descr = f"{'Multi.' if multiple else 'Single'} {_DESCR[kind]} " + format_path(
+        path, count=elements if counted else None
+    )
+    message = None
+    estimate = 4
+    if kind == _READ:
+        message = encode_request(Service.READ_TAG, path_bytes, encode_read_tag(elements))
+        estimate = 6 + elements * _element_size(op)
+    elif kind == _READ_FRAG:
+        start = offset or 0
+        message = encode_request(
+            Service.READ_TAG_FRAGMENTED, path_bytes, encode_read_tag_fragmented(elements, start)
+        )
+        estimate = min(6 + max(0, elements * _element_size(op) - start), 500)
+    elif kind in (_GAS, _GAA):
+        message = encode_request(_SERVICE[kind], path_bytes)
+        size = op.get("data_size")
+        if size is None and op.get("tag_type"):
+            size = elements * _element_size(op)
+        estimate = 4 + size if size is not None else multiple or 500
+    return path, path_bytes, descr, message, estimate
+
+
 def plan(
-    op: dict, index: int | None, fragment: bool, multiple: int
+    op: dict, index: int | None, fragment: bool, multiple: int, cache: dict | None = None
 ) -> tuple[Operation, list[Part]]:
     """Prepare an operation: its description and first request(s).
+
+    ``cache`` (a dict the caller keeps) remembers what a path encodes to, keyed by the path
+    list's identity: operations sharing a path list (as ``parse_operations`` gives repeated
+    strings) are encoded once. Paths must not be changed in place once issued.
 
     Raises OperationError for an operation the client cannot express (unknown method, bad path),
     EncodeError for values that do not fit their type.
@@ -279,24 +328,24 @@ def plan(
         kind = method
     else:
         raise OperationError(f"operation {op!r}: unknown method {method!r}")
-    descr = f"{'Multi.' if multiple else 'Single'} {_DESCR[kind]} " + format_path(
-        path, count=elements if kind in (_READ, _READ_FRAG, _WRITE, _WRITE_FRAG) else None
-    )
+    if cache is None:
+        entry = _fresh(op, kind, path, elements, offset, multiple)
+    else:
+        key = (id(path), kind, elements, offset, op.get("tag_type"), multiple > 0)
+        entry = cache.get(key)
+        if entry is None or entry[0] is not path:
+            entry = _fresh(op, kind, path, elements, offset, multiple)
+            if len(cache) >= PLAN_CACHE_LIMIT:
+                cache.clear()
+            cache[key] = entry
+    _, path_bytes, descr, message, estimate = entry
     oper = Operation(op, index, kind, descr)
-    path_bytes = encode_epath(path)
     oper.path_bytes = path_bytes
+    if message is not None:
+        oper.outstanding = 1
+        return oper, [Part(oper, kind, message, estimate, offset or 0)]
     parts: list[Part] = []
-    if kind == _READ:
-        message = encode_request(Service.READ_TAG, path_bytes, encode_read_tag(elements))
-        parts.append(Part(oper, kind, message, 6 + elements * _element_size(op)))
-    elif kind == _READ_FRAG:
-        start = offset or 0
-        message = encode_request(
-            Service.READ_TAG_FRAGMENTED, path_bytes, encode_read_tag_fragmented(elements, start)
-        )
-        estimate = 6 + max(0, elements * _element_size(op) - start)
-        parts.append(Part(oper, kind, message, min(estimate, 500), start))
-    elif kind in (_WRITE, _WRITE_FRAG):
+    if kind in (_WRITE, _WRITE_FRAG):
         if "data" not in op:
             raise OperationError(f"operation {op!r}: write needs 'data'")
         tag_type = op.get("tag_type") or 0xC3
@@ -319,18 +368,11 @@ def plan(
                 data = encode_write_tag_fragmented(typ.code, elements, at, chunk, handle)
                 message = encode_request(Service.WRITE_TAG_FRAGMENTED, path_bytes, data)
                 parts.append(Part(oper, kind, message, 4, at))
-    elif kind == _SAS:
+    else:  # set_attribute_single
         if "data" not in op:
             raise OperationError(f"operation {op!r}: set_attribute_single needs 'data'")
         raw = encode_values(op.get("tag_type") or 0xC2, op["data"])
-        parts.append(
-            Part(oper, kind, encode_request(Service.SET_ATTRIBUTE_SINGLE, path_bytes, raw), 4)
-        )
-    else:
-        size = op.get("data_size")
-        if size is None and op.get("tag_type"):
-            size = elements * _element_size(op)
-        estimate = 4 + size if size is not None else multiple or 500
-        parts.append(Part(oper, kind, encode_request(_SERVICE[kind], path_bytes), estimate))
+        message = encode_request(Service.SET_ATTRIBUTE_SINGLE, path_bytes, raw)
+        parts.append(Part(oper, kind, message, 4))
     oper.outstanding = len(parts)
     return oper, parts

@@ -79,6 +79,9 @@ SEGMENT_KEYS = frozenset({"class", "instance", "attribute", "element", "connecti
 # an attribute would, as in the spec's ``@4/5/{"connection":100}``).
 _SEQUENCE = {"class": 0, "instance": 1, "attribute": 2, "connection": 2, "element": 3}
 
+# Distinct operation strings remembered by one parse_operations call.
+_PARSED_LIMIT = 10_000
+
 _NUMBER = re.compile(r"[+-]?(0[xX][0-9a-fA-F]+|0[oO][0-7]+|0[bB][01]+|[0-9]+)\Z")
 # A symbolic name: anything but the characters the syntax uses, and no white space.
 _NAME = re.compile(r"[^\[\]\.\+=@/{}\s,]+")
@@ -427,8 +430,12 @@ def parse_operations(
     arguments that are not None (``route_path``, ``send_path``, ``timeout_ticks``,
     ``priority_time_tick``, ...) are added to every operation that does not already have them.
     Blank strings (e.g. empty lines read from stdin) are skipped.
+
+    A string repeated (``tags * repeat``) is parsed once: its operations are separate dicts (and
+    ``data`` lists) that share one ``path`` list, which lets a connector encode it once too.
     """
     extra = {k: v for k, v in kwds.items() if v is not None}
+    parsed: dict[str, dict] = {}
     for tag in tags:
         if isinstance(tag, Mapping):
             op = _check_dict(tag)
@@ -437,7 +444,16 @@ def parse_operations(
         else:
             if isinstance(tag, str) and not tag.strip():
                 continue
-            op = parse_operation(tag, fragment=fragment, int_type=int_type)
+            known = parsed.get(tag) if isinstance(tag, str) else None
+            if known is None:
+                op = parse_operation(tag, fragment=fragment, int_type=int_type)
+                if len(parsed) < _PARSED_LIMIT:
+                    parsed[tag] = op
+                op = dict(op)
+            else:
+                op = dict(known)
+            if "data" in op:
+                op["data"] = list(op["data"])
         for key, value in extra.items():
             op.setdefault(key, value)
         yield op
