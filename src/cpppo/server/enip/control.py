@@ -8,6 +8,7 @@ test, the web API). Every field may be read or set from any thread:
 - ``disable``: True closes the listening sockets and every connection; False re-opens them;
 - ``done``: True stops the server; ``main()`` then returns;
 - ``latency`` / ``timeout``: informational (the web API shows them, as the original did);
+- ``address``: the bound (host, port) once serving (``wait_started()`` blocks until then);
 - ``connections``: name -> :class:`ConnectionStats` (interface, port, received, requests, eof);
   setting ``eof`` True closes that connection.
 
@@ -117,6 +118,9 @@ class ServerControl:
         self._lock = threading.Lock()
         self._listeners: list[Callable[[str, bool], None]] = []
         self._stopped = threading.Event()
+        self._started = threading.Event()
+        #: The (host, port) being served, once bound.
+        self.address: tuple[str, int] | None = None
 
     def subscribe(self, listener: Callable[[str, bool], None]) -> None:
         """Call ``listener(name, value)`` (in the setting thread) when done/disable change."""
@@ -154,6 +158,15 @@ class ServerControl:
     def disable(self, value: bool) -> None:
         self._disable = bool(value)
         self._notify("disable", self._disable)
+
+    def mark_started(self, address: tuple[str, int]) -> None:
+        """Called by the server once its sockets are bound."""
+        self.address = address
+        self._started.set()
+
+    def wait_started(self, timeout: float | None = None) -> tuple[str, int] | None:
+        """Block until the server is bound; its (host, port), or None after ``timeout``."""
+        return self.address if self._started.wait(timeout) else None
 
     def mark_stopped(self) -> None:
         """Called by the server when it has stopped serving."""

@@ -249,7 +249,9 @@ def main(
         print(f"{parser.prog}: error: {exc}", file=sys.stderr)
         return 2
 
-    log_setup(args.verbose, args.log)
+    # Configure logging for the command line; an embedding thread keeps its host's logging.
+    if threading.current_thread() is threading.main_thread() or args.verbose or args.log:
+        log_setup(args.verbose, args.log)
     try:
         config = load_config(extra=args.config, defaults=not args.no_config)
         identity, tcpip, config_route = config_values(config)

@@ -412,6 +412,7 @@ class EnipServer:
         self._sweeper = loop.create_task(self._sweep())
         if self.control.done:
             self._done.set()
+        self.control.mark_started(self.address)
         log.log(
             25,
             "EtherNet/IP Simulator serving %s:%d (%s)",
