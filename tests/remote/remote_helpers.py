@@ -24,14 +24,18 @@ def mbap(tid: int, unit: int, pdu: bytes) -> bytes:
 
 
 def recv_frame(sock: socket.socket, timeout: float = 2.0) -> bytes:
-    """One whole MBAP frame from ``sock``; b'' if closed; socket.timeout if none comes."""
+    """Exactly one MBAP frame from ``sock`` (what arrived if it closes first); socket.timeout
+    if none comes."""
     sock.settimeout(timeout)
     data = b""
-    while len(data) < 6 or len(data) < 6 + struct.unpack_from(">H", data, 4)[0]:
-        chunk = sock.recv(512)
+    wanted = 6
+    while len(data) < wanted:
+        chunk = sock.recv(wanted - len(data))
         if not chunk:
             return data
         data += chunk
+        if len(data) == 6:
+            wanted = 6 + struct.unpack_from(">H", data, 4)[0]
     return data
 
 
