@@ -247,6 +247,7 @@ def test_rotate_explicitly(tmp_path):
     with bz2.open(f"{path}.1.bz2", "rt") as f:
         assert len(f.readlines()) == 3
     assert len(read_all(path)) == 6
+    assert read_all(f"{path}.1.bz2") == read_all(path)[:3]  # a compressed file on its own
 
 
 def test_interrupted_compression(tmp_path):
