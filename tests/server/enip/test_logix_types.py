@@ -621,3 +621,29 @@ def test_tag_construction_checks():
     with pytest.raises(ValueError, match="external access"):
         Tag("t", DINT, external_access="sometimes")
     assert Tag("t", DINT, program="P").qualified_name == "Program:P.t"
+
+
+def test_read_modify_write(tags):
+    d = _loc(tags, "d[0,1]")
+    d.set(0x0F0F)
+    d.modify(b"\x20\x00\x00\x00", b"\xff\xff\xff\xfe")  # set bit 5, clear bit 24
+    assert d.get() == 0x0F2F
+    d.modify(b"\x00\x00\x00\x00", b"\xfe\xff\xff\xff")
+    assert d.get() == 0x0F2E
+    d.modify(b"\x00\x00", b"\x00\xff")  # a 2-byte mask on the low bytes
+    assert d.get() == 0x0F00
+    word = _loc(tags, "b[1]", bool_index="word")
+    word.modify(b"\x01\x00\x00\x80", b"\xff\xff\xff\xff")
+    assert _loc(tags, "b[32]").get() and _loc(tags, "b[63]").get()
+    bit = _loc(tags, "i.9")
+    bit.modify(b"\x02", b"\xff")
+    assert tags["i"].value == 0x200
+    with pytest.raises(TagValueError, match="8-byte mask on DINT"):
+        d.modify(bytes(8), bytes(8))
+    with pytest.raises(TagValueError, match="masks of 4 and 8 bytes"):
+        d.modify(bytes(4), bytes(8))
+    with pytest.raises(TagPathError) as err:
+        _loc(tags, "u[0].r[0]").modify(bytes(4), bytes(4))
+    assert err.value.ext_status == (0x2107,)
+    with pytest.raises(TagPathError):
+        _loc(tags, "d").modify(bytes(4), bytes(4))

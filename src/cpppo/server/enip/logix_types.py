@@ -73,7 +73,8 @@ Public API
         Location                         what a path resolves to: ``.tag`` (owner of the memory)
                                          ``.offset .data_type .dims .count .bit .bools .name``;
                                          ``.get() .set(value) .read_bytes(count) .write_bytes(data,
-                                         count) .type_bytes .element_size``
+                                         count) .modify(or_mask, and_mask) .type_bytes
+                                         .element_size``
         parse_path(text) -> (program or None, [segments])
         resolve_path(tag, segments, *, bool_index="bit") -> Location
                                          ``bool_index="word"`` gives the wire meaning of an index
@@ -1324,6 +1325,29 @@ class Location:
             buf[self.offset] = (buf[self.offset] | mask) if on else (buf[self.offset] & ~mask)
             return
         buf[self.offset : self.offset + size] = bytes(data[:size])
+
+    def modify(
+        self, or_mask: bytes | bytearray | memoryview, and_mask: bytes | bytearray | memoryview
+    ) -> None:
+        """Read-Modify-Write (service 0x4E): ``new = (old | OR) & AND`` on this integer element.
+
+        The masks are as long as the request's mask size (1, 2, 4 or 8 bytes, at most the
+        element's size) and apply to the element's first bytes; a BOOL (bit) location is
+        modified through the byte holding it.
+        """
+        size = len(or_mask)
+        if size != len(and_mask) or size not in (1, 2, 4, 8):
+            raise TagValueError(f"{self.name}: masks of {len(or_mask)} and {len(and_mask)} bytes")
+        dtype = self.data_type
+        if self.bit is None and (self.dims or not (dtype.is_integer or dtype.is_bool)):
+            raise TagPathError(f"{self.name}: not an integer element", 0xFF, (0x2107,))
+        if size > (1 if self.bit is not None else dtype.size):
+            raise TagValueError(f"{self.name}: a {size}-byte mask on {dtype.name}")
+        buf = self.tag.data
+        start, end = self.offset, self.offset + size
+        old = int.from_bytes(buf[start:end], "little")
+        new = (old | int.from_bytes(or_mask, "little")) & int.from_bytes(and_mask, "little")
+        buf[start:end] = new.to_bytes(size, "little")
 
     def get(self, count: int | None = None) -> Any:
         """The Python value here: one element, or a list (the whole shape, or ``count``)."""
