@@ -1145,7 +1145,7 @@ class Tag:
 
     @property
     def value(self) -> Any:
-        """The Python value of the whole tag."""
+        """The Python value of the whole tag (setting it replaces the whole memory image)."""
         return decode_value(self.data_type, self.data, self.dims)
 
     @value.setter
