@@ -15,7 +15,7 @@ import logging
 import signal
 import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, NoReturn
 
 from ...misc import NORMAL, log_setup
@@ -220,12 +220,15 @@ def main(
     argv: Sequence[str] | None = None,
     attribute_class: type[Attribute] = Attribute,
     server: ServerControl | dict | None = None,
+    setup: Callable[[Controller], Any] | None = None,
     **kwds: Any,
 ) -> int:
     """Run the simulator until stopped; return the exit status (see the module docstring).
 
     ``attribute_class``: the Attribute class every tag gets (spec 2.1.3); ``server``: a
     :class:`ServerControl` to drive it from another thread (``server.done = True`` stops it).
+    ``setup``: called with the Controller once built, to add objects (eg. ``poll_test``'s DPI
+    parameters) or change its settings before it is served.
     Other keywords go to :class:`EnipServer` (``max_clients``, ``workers``).
     """
     parser = make_parser()
@@ -274,6 +277,8 @@ def main(
         specs = parse_tags(list(DEMO_TAGS))
         log.log(NORMAL, "No tags given; serving the demo tags: %s", " ".join(DEMO_TAGS))
     controller = build_controller(specs, identity, tcpip, route_path, attribute_class)
+    if setup is not None:
+        setup(controller)
     if args.printing:
         controller.on_access = _printer
     if delay is not None:
