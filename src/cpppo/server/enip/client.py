@@ -799,9 +799,19 @@ class connector(client):
                 order.append(oper)
                 return True
             order.append(oper)
-            routing = self._routing(op)
-            for part in parts:
-                waiting.append((part, routing))
+            get = op.get
+            routing = (
+                None
+                if get("route_path") is None
+                and get("send_path") is None
+                and get("priority_time_tick") is None
+                and get("timeout_ticks") is None
+                else self._routing(op)
+            )
+            if len(parts) == 1:
+                waiting.append((parts[0], routing))
+            else:
+                waiting.extend((part, routing) for part in parts)
             return True
 
         while True:
@@ -874,7 +884,8 @@ class connector(client):
 
             # Yield the operations that are complete, in order.
             while order and order[0].done:
-                yield order.popleft().result()
+                o = order.popleft()
+                yield (o.index, o.descr, o.op, o.reply, o.status, o.value)
 
             if self._broken is not None:
                 error = self._broken

@@ -147,7 +147,6 @@ class Operation:
         "descr",
         "done",
         "elements",
-        "encoded",
         "index",
         "kind",
         "op",
@@ -173,7 +172,6 @@ class Operation:
         self.data_type: type[CipType] | None = None
         self.elements = op.get("elements", 1)
         self.path_bytes = b""
-        self.encoded = b""
 
     def result(self) -> tuple:
         """The 6-tuple the connector yields for this operation."""
@@ -312,12 +310,13 @@ def plan(
     Raises OperationError for an operation the client cannot express (unknown method, bad path),
     EncodeError for values that do not fit their type.
     """
-    method = op.get("method") or ("write" if "data" in op else "read")
-    path = op.get("path")
-    if not isinstance(path, (list, tuple)):
+    get = op.get
+    method = get("method") or ("write" if "data" in op else "read")
+    path = get("path")
+    if type(path) is not list and not isinstance(path, (list, tuple)):
         raise OperationError(f"operation {op!r}: 'path' must be a list of segment dicts")
-    elements = op.get("elements", 1)
-    offset = op.get("offset")
+    elements = get("elements", 1)
+    offset = get("offset")
     if method == "read":
         kind = _READ_FRAG if (fragment or offset is not None) else _READ
     elif method == "write":
@@ -331,7 +330,7 @@ def plan(
     if cache is None:
         entry = _fresh(op, kind, path, elements, offset, multiple)
     else:
-        key = (id(path), kind, elements, offset, op.get("tag_type"), multiple > 0)
+        key = (id(path), kind, elements, offset, get("tag_type"), multiple > 0)
         entry = cache.get(key)
         if entry is None or entry[0] is not path:
             entry = _fresh(op, kind, path, elements, offset, multiple)
