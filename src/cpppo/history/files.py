@@ -20,11 +20,19 @@ import shutil
 import threading
 import time
 import zlib
-from collections.abc import Callable, Generator, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from json import scanner
 from typing import IO, Any
 
-from .times import EPOCH, MICROSECOND, ZoneSpec, _digits, _round_us, parse_seconds, timestamp
+from .times import (
+    EPOCH,
+    MICROSECOND,
+    ZoneSpec,
+    _digits,
+    _round_us,
+    parse_seconds,
+    timestamp,
+)
 
 log = logging.getLogger(__name__)
 
@@ -588,24 +596,29 @@ class reader:
 
     def __iter__(self) -> Iterator[Record]:
         self.skipped = 0
+        start_us = -(1 << 62) if self.start is None else self.start.us  # beyond any datetime
+        end_us = 1 << 62 if self.end is None else self.end.us
         for first_us, _, name, identity in self._entries():
             f = self._open(first_us, name, identity)
             if f is None:
                 continue
             with f:
                 try:
-                    if (yield from self._records(f, name)):
-                        return
+                    for stamp, key, payload in self._records(f, name):
+                        us = stamp._us
+                        if us < start_us:
+                            continue
+                        if us >= end_us:
+                            return
+                        yield stamp, key, payload
                 except (OSError, EOFError, lzma.LZMAError, zlib.error) as exc:
                     if self.strict:
                         raise ValueError(f"{name}: unreadable: {exc}") from None
                     self.skipped += 1
                     log.warning("%s: skipped the rest, unreadable: %s", name, exc)
 
-    def _records(self, f: IO[str], name: str) -> Generator[Record, None, bool]:
-        """Yield the records of one open file in the window; True once past its end."""
-        start_us = None if self.start is None else self.start.us
-        end_us = None if self.end is None else self.end.us
+    def _records(self, f: IO[str], name: str) -> Iterator[Record]:
+        """Yield the records of one open file (skipping, or in strict mode failing, bad lines)."""
         scan = scanner.make_scanner(json.JSONDecoder())
         fromisoformat = datetime.datetime.fromisoformat
         new = object.__new__
@@ -636,13 +649,7 @@ class reader:
                 if record is None:
                     continue
                 stamp, key, payload = record
-                us = stamp.us
-            if start_us is not None and us < start_us:
-                continue
-            if end_us is not None and us >= end_us:
-                return True
             yield stamp, key, payload
-        return False
 
 
 def playback(
