@@ -242,7 +242,6 @@ def test_proxy_failure_raises_where_taken(enip_simulator_factory):
     with via:
         assert list(via.read("Product Name")) == [["1756-L61/B LOGIX5561"]]
     sim.stop()
-    with pytest.raises((client.ClientError, OSError)):
-        with via:
-            list(via.read("Product Name"))
+    with pytest.raises((client.ClientError, OSError)), via:
+        list(via.read("Product Name"))
     assert via.gateway is None
