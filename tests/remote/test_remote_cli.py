@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import subprocess
 import sys
 
@@ -90,11 +91,24 @@ def run(module: str, *args: str) -> subprocess.CompletedProcess:
         ("modbus_poll", ["-a", "host:port", "40001"], "port 'port'"),
     ],
 )
-def test_bad_arguments_are_one_line_and_status_2(module, args, message):
+def test_bad_arguments_are_one_line_and_status_2(module, args, message, capsys):
+    main = importlib.import_module(f"cpppo.remote.{module}").main
+    with pytest.raises(SystemExit) as exit_info:
+        main(args)
+    captured = capsys.readouterr()
+    assert exit_info.value.code == 2, captured.err
+    assert captured.err.count("\n") == 1 and captured.err.startswith(f"{module}: error: ")
+    assert message in captured.err
+    assert captured.out == ""
+
+
+@pytest.mark.parametrize(
+    "module, args", [("modbus_sim", ["40001=70000"]), ("modbus_poll", ["30001=1"])]
+)
+def test_bad_arguments_as_a_subprocess(module, args):
     result = run(f"cpppo.remote.{module}", *args)
     assert result.returncode == 2, result.stderr
     assert result.stderr.count("\n") == 1 and result.stderr.startswith(f"{module}: error: ")
-    assert message in result.stderr
     assert result.stdout == ""
 
 

@@ -14,7 +14,7 @@ import logging
 import math
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, Protocol, TypeVar
 
@@ -178,8 +178,8 @@ class poller:
         """Blocks (one request each) covering the sorted polled ``addresses``."""
         raise NotImplementedError
 
-    def _read_block(self, block: Any) -> dict[int, Any]:
-        """Read one block: ``{address: value}``; PlcOffline / PlcError on failure."""
+    def _read_block(self, block: Any) -> Iterable[tuple[int, Any]]:
+        """Read one block: ``(address, value)`` pairs (or a dict); PlcOffline / PlcError."""
         raise NotImplementedError
 
     def _split(self, block: Any) -> list[Block]:
@@ -283,7 +283,8 @@ class poller:
                 continue
             with self._state:
                 self._values.update(values)
-                self._failing.difference_update(values)
+                if self._failing:
+                    self._failing.difference_update(block.addresses)
         if self._stopping.is_set():
             return
         if self._reported is not True:

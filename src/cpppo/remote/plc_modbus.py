@@ -9,6 +9,7 @@ for Modbus/RTU, with ``unit=`` the slave's address.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -40,6 +41,7 @@ from .addresses import (
     segment_of,
     shatter,
 )
+from .pdus import FAST_RESPONSES
 from .plc import PlcError, PlcOffline, poller
 
 _READS = {
@@ -99,6 +101,8 @@ class ModbusBlock:
     #: offset -> addresses at that offset.
     wanted: dict[int, tuple[int, ...]] = field(repr=False)
     request: ModbusPDU = field(repr=False)
+    #: Index into the reply's values of each of ``addresses``; None: 0, 1, 2... (dense).
+    slots: tuple[int, ...] | None = field(repr=False, default=None)
 
     def __str__(self) -> str:
         return f"{self.table.name} {self.offset}+{self.count}"
@@ -131,6 +135,9 @@ class poller_modbus(poller):
         if reach < 0:
             raise ValueError(f"reach {reach} is negative")
         self.client = client if client is not None else tcp_client(host, port, timeout)
+        if hasattr(self.client, "register"):
+            for response_class in FAST_RESPONSES:
+                self.client.register(response_class)
         self.unit = 1 if unit is None else unit
         self.reach = reach
         self.multi = multi
@@ -144,7 +151,11 @@ class poller_modbus(poller):
     ) -> ModbusBlock:
         request = _READS[table](address=offset, count=count, dev_id=self.unit)
         addresses = tuple(a for off in sorted(wanted) for a in wanted[off])
-        return ModbusBlock(table, offset, count, addresses, wanted, request)
+        slots = tuple(off - offset for off in sorted(wanted) for _ in wanted[off])
+        dense = slots == tuple(range(count))
+        return ModbusBlock(
+            table, offset, count, addresses, wanted, request, None if dense else slots
+        )
 
     def _plan(self, addresses: list[int]) -> list[ModbusBlock]:
         by_table: dict[Table, dict[int, list[int]]] = {}
@@ -196,25 +207,19 @@ class poller_modbus(poller):
             raise PlcError(f"{self.description}: {reason} (exception code {code})")
         return response
 
-    def _read_block(self, block: ModbusBlock) -> dict[int, Any]:
+    def _read_block(self, block: ModbusBlock) -> Iterable[tuple[int, Any]]:
         try:
             response = self._execute(block.request)
         except PlcOffline:
             # One fresh attempt (reads are idempotent) before calling the PLC offline.
             self._disconnect()
             response = self._execute(block.request)
-        if block.table.bits:
-            values: list[Any] = list(response.bits[: block.count])
-        else:
-            values = list(response.registers)
+        values = response.bits if block.table.bits else response.registers
         if len(values) < block.count:
             raise PlcOffline(f"{self.description}: {len(values)} values for {block}")
-        result = {}
-        for offset, addresses in block.wanted.items():
-            value = values[offset - block.offset]
-            for address in addresses:
-                result[address] = value
-        return result
+        if block.slots is None:
+            return zip(block.addresses, values)
+        return zip(block.addresses, map(values.__getitem__, block.slots))
 
     # -- writes -----------------------------------------------------------------------------
     def _check_write(self, address: int, values: list[Any]) -> list[Any]:

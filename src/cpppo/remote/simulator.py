@@ -26,6 +26,7 @@ from typing import Any
 from pymodbus.constants import ExcCodes
 from pymodbus.framer import FramerRTU, FramerSocket, FramerType
 from pymodbus.pdu import ExceptionResponse, ModbusPDU
+from pymodbus.pdu.register_message import ReadHoldingRegistersResponse
 from pymodbus.server import ModbusSerialServer, ModbusTcpServer
 from pymodbus.server.requesthandler import ServerRequestHandler
 from pymodbus.simulator import DataType, SimData, SimDevice
@@ -53,6 +54,9 @@ _WRITES = {5: COILS, 6: HOLDING_REGISTERS, 15: COILS, 16: HOLDING_REGISTERS}
 _BIT_FCS = {1: COILS, 2: DISCRETE_INPUTS, 5: COILS, 15: COILS}
 _FC_OF = {COILS: 1, DISCRETE_INPUTS: 2, HOLDING_REGISTERS: 3, INPUT_REGISTERS: 4}
 _MBAP = struct.Struct(">HHHB")
+_WORDS = [struct.Struct(f">{n}H") for n in range(126)]
+#: More unframed bytes than any request could hold: noise, thrown away.
+_MAX_BUFFER = 1024
 
 Definitions = dict[Table, dict[int, Value]]
 
@@ -185,9 +189,7 @@ class _Handler(ServerRequestHandler):
             response = await self.respond(unit, body)
             if response is None:
                 return
-            response.transaction_id = tid
-            response.dev_id = unit
-            frame = self.framer.buildFrame(response)
+            frame = self.frame(response, unit, tid)
             injector = self.sim.injector
             if injector:
                 decision = injector.decide()
@@ -199,6 +201,26 @@ class _Handler(ServerRequestHandler):
                 frame = mangled
             if frame and self.transport:
                 self.transport.write(frame)  # type: ignore[attr-defined]
+
+    def frame(self, response: ModbusPDU, unit: int, tid: int) -> bytes:
+        """The reply frame; register reads are packed in one go (pymodbus packs each)."""
+        function = response.function_code
+        if function in (3, 4) and isinstance(response, ReadHoldingRegistersResponse):
+            count = len(response.registers)
+            payload = bytes((function, 2 * count)) + _WORDS[count].pack(*response.registers)
+            return self.framer.encode(payload, unit, tid)
+        response.transaction_id = tid
+        response.dev_id = unit
+        return self.framer.buildFrame(response)
+
+    def data_received(self, data: bytes) -> None:
+        """Buffer and frame (pymodbus's version also hex-dumps every chunk for its debug log)."""
+        buffered = self.recv_buffer + data if self.recv_buffer else data
+        used = self.callback_data(buffered)
+        self.recv_buffer = buffered[used:]
+        if len(self.recv_buffer) > _MAX_BUFFER:
+            log.warning("Discarding %d unframeable bytes", len(self.recv_buffer))
+            self.recv_buffer = b""
 
     async def respond(self, unit: int, body: bytes) -> ModbusPDU | None:
         """The reply PDU for one request body, or None when the device must stay silent."""
