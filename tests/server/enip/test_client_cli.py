@@ -367,3 +367,12 @@ def test_get_attribute_alias_module(enip_server_process):
     done = subprocess.run(command, capture_output=True, text=True, timeout=30)
     assert done.returncode == 0, done.stderr
     assert re.fullmatch(r"\S+ \S+: 0: Single G_A_S @0x0001/1/7 == \[20, 49, .*\]\n", done.stdout)
+
+
+def test_log_file(enip_simulator, capsys, tmp_path):
+    """-l FILE sends the log (here -v lines) to a file instead of stderr."""
+    log = tmp_path / "client.log"
+    address = f"{enip_simulator.host}:{enip_simulator.port}"
+    status, _, err = run(client_cli.main, ["-a", address, "-v", "-l", str(log), "SCADA[2]"], capsys)
+    assert status == 0 and err == ""
+    assert "SCADA[ 2-2 ] == [" in log.read_text()

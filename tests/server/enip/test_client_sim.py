@@ -245,3 +245,50 @@ def test_proxy_failure_raises_where_taken(enip_simulator_factory):
     with pytest.raises((client.ClientError, OSError)), via:
         list(via.read("Product Name"))
     assert via.gateway is None
+
+
+def test_spec_list_identity_snippet(enip_simulator, capsys):
+    """Spec 2.1.5: client.client(host, udp=True, broadcast=True); list_identity; while
+    readable(): print(enip_format(next(conn))) -- to 127.0.0.1 (never a real broadcast)."""
+    timeout = 1.0
+    with client.client(
+        host=enip_simulator.host, port=enip_simulator.port, udp=True, broadcast=True
+    ) as conn:
+        conn.list_identity(timeout=timeout)
+        while conn.readable(timeout=timeout):
+            print(enip_format(next(conn)))
+    out = capsys.readouterr().out
+    assert out.count('"enip.command": 99') == 1
+    assert '"enip.CIP.list_identity.CPF.item[0].identity_object.product_name": ' in out
+
+
+def test_request_builders(enip_simulator):
+    """read/write/get_attributes_all built with send=False, sent in one Multiple Service Packet;
+    unconnected_send wraps (or not) as routed."""
+    with client.connector(enip_simulator.host, enip_simulator.port, timeout=5) as c:
+        w = c.write("SCADA[10]", [5, 6], tag_type=0xC3, send=False)
+        r = c.read("SCADA[10]", elements=2, send=False)
+        g = c.get_attributes_all("@1/1", send=False)
+        c.multiple([w, r, g], sender_context=b"msp")
+        reply = next(c)
+    assert reply["enip"]["sender_context"]["input"].rstrip(b"\0") == b"msp"
+    msp = reply["enip"]["CIP"]["send_data"]["CPF"]["item"][1]["unconnected_send"]["request"]
+    inner = msp["multiple"]["request"]
+    assert [x["service"] for x in inner] == [0xCD, 0xCC, 0x81]
+    assert [x["status"] for x in inner] == [0, 0, 0]
+    assert inner[1]["data"] == bytes([0xC3, 0, 5, 0, 6, 0])
+    with client.client(enip_simulator.host, enip_simulator.port, route_path=[], send_path="") as c:
+        assert c.unconnected_send(b"\x0e\x02\x20\x01") == b"\x0e\x02\x20\x01"
+    with client.client(enip_simulator.host, enip_simulator.port) as c:
+        wrapped = c.unconnected_send(b"\x0e\x02\x20\x01")
+    assert wrapped[:6] == bytes([0x52, 0x02, 0x20, 0x06, 0x24, 0x01])
+    assert wrapped.endswith(bytes([0x01, 0x00, 0x01, 0x00]))  # route: 1 word, port 1, link 0
+
+
+def test_repeated_operations_share_their_path(conn):
+    """parse_operations(tags * n) parses each distinct string once: separate dicts sharing a
+    path, which the connector encodes once; the values are still all right."""
+    ops = list(client.parse_operations(["SCADA[1-2]", "SCADA[3]=7"] * 3))
+    assert ops[0] is not ops[2] and ops[0]["path"] is ops[2]["path"]
+    assert ops[1]["data"] is not ops[3]["data"]
+    assert _values(conn.pipeline(ops, depth=3)) == [[0, 0], True] * 3
