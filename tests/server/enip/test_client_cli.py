@@ -376,3 +376,28 @@ def test_log_file(enip_simulator, capsys, tmp_path):
     status, _, err = run(client_cli.main, ["-a", address, "-v", "-l", str(log), "SCADA[2]"], capsys)
     assert status == 0 and err == ""
     assert "SCADA[ 2-2 ] == [" in log.read_text()
+
+
+@pytest.mark.parametrize(
+    "text, expect",
+    [
+        ("", ("localhost", 44818)),
+        ("host", ("host", 44818)),
+        ("host:1234", ("host", 1234)),
+        (":1234", ("localhost", 1234)),
+        ("127.0.0.1:44818", ("127.0.0.1", 44818)),
+        ("[::1]:5000", ("::1", 5000)),
+        ("[::1]", ("::1", 44818)),
+        ("::1", ("::1", 44818)),
+    ],
+)
+def test_parse_address(text, expect):
+    """[<host>][:<port>], with bracketed or bare IPv6 hosts."""
+    assert client_cli.parse_address(text) == expect
+
+
+@pytest.mark.parametrize("text", ["[::1", "[::1]x", "host:port", "host:0", "host:65536"])
+def test_parse_address_bad(text):
+    """Malformed addresses raise ValueError (the CLIs turn it into a one-line error)."""
+    with pytest.raises(ValueError):
+        client_cli.parse_address(text)

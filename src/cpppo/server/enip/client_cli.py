@@ -48,9 +48,17 @@ def parse_address(text: str | None, host: str = "localhost", port: int = DEFAULT
     """Parse ``[<host>][:<port>]`` (either part may be omitted); ValueError if malformed."""
     if not text:
         return host, port
-    name, sep, number = text.rpartition(":")
-    if not sep:
+    if text.startswith("["):  # [IPv6]:port
+        name, sep, number = text[1:].partition("]")
+        if not sep or (number and not number.startswith(":")):
+            raise ValueError(f"invalid address {text!r}")
+        number = number[1:]
+    elif text.count(":") > 1:  # a bare IPv6 address
         name, number = text, ""
+    else:
+        name, _, number = text.rpartition(":")
+        if ":" not in text:
+            name, number = text, ""
     if number:
         try:
             port = int(number)

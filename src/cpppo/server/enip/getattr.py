@@ -223,6 +223,8 @@ class proxy:
     def open_gateway(self) -> Any:
         """Open (and register) the gateway if it is not open; learn the device's identity."""
         with self.gateway_lock:
+            if self.gateway is not None and self.gateway.broken is not None:
+                self.close_gateway(exc=self.gateway.broken)  # unusable: open a new one
             if self.gateway is None:
                 begun = time.monotonic()
                 self.gateway = self.gateway_class(
