@@ -124,12 +124,32 @@ def enip_simulator(enip_simulator_factory):
 
 @dataclass
 class ServerProcess:
-    """A simulator running as ``python -m cpppo.server.enip`` in a subprocess."""
+    """A simulator running as ``python -m cpppo.server.enip`` in a subprocess.
+
+    Its stdout and stderr are drained by threads (a full pipe would block the server), into
+    ``stdout_lines`` and ``stderr_lines``.
+    """
 
     process: subprocess.Popen
     host: str
     port: int
-    lines: list[str] = field(default_factory=list)
+    stdout_lines: list[str] = field(default_factory=list)
+    stderr_lines: list[str] = field(default_factory=list)
+    readers: list[threading.Thread] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        for stream, lines in (
+            (self.process.stdout, self.stdout_lines),
+            (self.process.stderr, self.stderr_lines),
+        ):
+            reader = threading.Thread(target=self._drain, args=(stream, lines), daemon=True)
+            reader.start()
+            self.readers.append(reader)
+
+    @staticmethod
+    def _drain(stream: Any, lines: list[str]) -> None:
+        for line in iter(stream.readline, ""):
+            lines.append(line)
 
     @property
     def address(self) -> tuple[str, int]:
@@ -151,11 +171,16 @@ class ServerProcess:
         return self.process.returncode
 
     def output(self) -> str:
-        """Everything the process printed on stdout so far (after it was stopped)."""
-        rest = self.process.stdout.read() if self.process.stdout else ""
-        if rest:
-            self.lines.append(rest)
-        return "".join(self.lines)
+        """Everything the process printed on stdout (complete once it has been stopped)."""
+        if self.process.poll() is not None:
+            self.readers[0].join(5)
+        return "".join(self.stdout_lines)
+
+    def errors(self) -> str:
+        """Everything the process printed on stderr (its log; complete once stopped)."""
+        if self.process.poll() is not None:
+            self.readers[1].join(5)
+        return "".join(self.stderr_lines)
 
 
 def start_process(*args: str, env: dict | None = None, cwd: str | None = None) -> ServerProcess:
@@ -194,6 +219,8 @@ def enip_server_process():
     yield start
     for server in started:
         server.stop()
+        for reader in server.readers:
+            reader.join(5)
         for stream in (server.process.stdout, server.process.stderr):
             if stream:
                 stream.close()

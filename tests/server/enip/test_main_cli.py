@@ -50,7 +50,7 @@ def test_no_tags_serves_the_demo_set(enip_server_process):
     with pylogix.PLC("127.0.0.1", port=server.port) as comm:
         assert comm.Read("SCADA[0]", 3).Value == [0, 0, 0]
     server.stop()
-    log = server.process.stderr.read()
+    log = server.errors()
     assert "No tags given; serving the demo tags: SCADA=INT[1000]" in log
 
 
@@ -62,7 +62,7 @@ def test_config_file_in_the_working_directory(enip_server_process, tmp_path):
     with pylogix.PLC("127.0.0.1", port=server.port) as comm:
         assert comm.GetDeviceProperties().Value.ProductName == "1756-L61/C LOGIX5561"
     server.stop()
-    assert "Loaded config files: ['cpppo.cfg']" in server.process.stderr.read()
+    assert "Loaded config files: ['cpppo.cfg']" in server.errors()
 
 
 @pytest.mark.parametrize(

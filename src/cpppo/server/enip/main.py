@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib.util
 import logging
+import os
 import signal
 import sys
 import threading
@@ -76,6 +78,10 @@ def make_parser(prog: str = "enip_server") -> argparse.ArgumentParser:
     )
     parser.add_argument("-d", "--delay", help="delay every response by #.# or #.#-#.# seconds")
     parser.add_argument("-w", "--web", help="[interface]:[port] of the web API ('.' = defaults)")
+    parser.add_argument(
+        "--web-token",
+        help="token every changing web API request must carry (default: $CPPPO_WEB_TOKEN)",
+    )
     parser.add_argument("-l", "--log", help="log to FILE (rotates at 10 MB, 5 copies)")
     parser.add_argument(
         "-p", "--print", dest="printing", action="store_true", help="print each tag read/write"
@@ -242,6 +248,8 @@ def main(
         delay = Delay(*parse_delay(args.delay)) if args.delay else None
         if args.web and args.web != ".":
             parse_address(args.web, 80)
+        if args.web and importlib.util.find_spec("aiohttp") is None:
+            raise ValueError("--web needs aiohttp: pip install 'cpppo[web]'")
         route_arg = parse_route_path(args.route_path) if args.route_path is not None else ...
         specs = parse_tags(args.tags)
         if args.size is not None and not 24 <= args.size <= 0xFFFF:
@@ -275,7 +283,7 @@ def main(
 
     if not specs:
         specs = parse_tags(list(DEMO_TAGS))
-        log.log(NORMAL, "No tags given; serving the demo tags: %s", " ".join(DEMO_TAGS))
+        log.warning("No tags given; serving the demo tags: %s", " ".join(DEMO_TAGS))
     controller = build_controller(specs, identity, tcpip, route_path, attribute_class)
     if setup is not None:
         setup(controller)
@@ -284,8 +292,9 @@ def main(
     if delay is not None:
         control.delay.value = delay.value
         control.delay.range = delay.range
+    web = None
     if args.web:
-        log.warning("--web %s: the web API is not available in this version", args.web)
+        web = (args.web, args.web_token or os.environ.get("CPPPO_WEB_TOKEN") or None)
 
     options: dict[str, Any] = dict(kwds)
     if args.size is not None:
@@ -298,10 +307,15 @@ def main(
         udp=not args.no_udp,
         **options,
     )
-    return _run(enip, control, args.address_output)
+    return _run(enip, control, args.address_output, web)
 
 
-def _run(enip: EnipServer, control: ServerControl, address_output: bool) -> int:
+def _run(
+    enip: EnipServer,
+    control: ServerControl,
+    address_output: bool,
+    web: tuple[str, str | None] | None = None,
+) -> int:
     """Serve until done; 1 if the address cannot be bound."""
 
     async def serve() -> int:
@@ -313,6 +327,18 @@ def _run(enip: EnipServer, control: ServerControl, address_output: bool) -> int:
             return 1
         if address_output:
             print(f"{host}:{port}", flush=True)
+        web_server = None
+        if web is not None:
+            from .web import start_web  # aiohttp is an optional dependency
+
+            try:
+                web_server = await start_web(enip, *web)
+            except OSError as exc:
+                print(f"enip_server: cannot start the web API on {web[0]}: {exc}", file=sys.stderr)
+                await enip.stop()
+                return 1
+            if address_output:
+                print(web_server.url, flush=True)
         if threading.current_thread() is threading.main_thread():
             loop = asyncio.get_running_loop()
             for signum in (signal.SIGINT, signal.SIGTERM):
@@ -320,7 +346,11 @@ def _run(enip: EnipServer, control: ServerControl, address_output: bool) -> int:
                     loop.add_signal_handler(signum, setattr, control, "done", True)
                 except (NotImplementedError, RuntimeError):
                     pass
-        await enip.serve()
+        try:
+            await enip.serve()
+        finally:
+            if web_server is not None:
+                await web_server.stop()
         return 0
 
     try:

@@ -109,6 +109,7 @@ class _TcpConnection(asyncio.Protocol):
             self.stats._eof = True
             if server.control.connections.get(self.name) is self.stats:
                 del server.control.connections[self.name]
+                server.control.requests_closed += self.stats.requests
         server.ucmm.close(self.peer)
         self.pending.clear()
         log.info("EtherNet/IP connection from %s:%s closed", *self.peer.peer)
@@ -200,7 +201,7 @@ class _TcpConnection(asyncio.Protocol):
                     header.options,
                 )
             )
-        log.warning("Closing %s:%s: %s", *self.peer.peer, error)
+        log.info("Closing %s:%s: %s", *self.peer.peer, error)
         self.close()
 
     def _start_worker(self) -> None:
@@ -466,9 +467,13 @@ class EnipServer:
             self._sweeper.cancel()
             self._sweeper = None
         await self._unbind()
+        # Handlers still running (a slow user Attribute) get up to control.timeout to finish.
+        busy = [c.task for c in self.connections if c.task is not None]
         for connection in list(self.connections):
             connection.close()
         await asyncio.sleep(0)
+        if busy and self.control.timeout > 0:
+            await asyncio.wait(busy, timeout=self.control.timeout)
         if self.executor is not None:
             self.executor.shutdown(wait=False, cancel_futures=True)
             self.executor = None
