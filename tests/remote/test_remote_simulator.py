@@ -74,6 +74,15 @@ def test_pipelined_requests_are_all_answered_in_order(simulator, connect):
     ]
 
 
+def test_a_client_that_does_not_read_replies_is_throttled(simulator, connect):
+    sim = simulator(["40001-40003=1,2,3"])
+    sock = connect(sim)
+    sock.sendall(b"".join(mbap(tid, 1, READ_3) for tid in range(1, 2001)))  # 24 kB at once
+    for tid in range(1, 2001):
+        assert recv_frame(sock, timeout=10)[:2] == tid.to_bytes(2, "big")
+    assert sim.requests == 2000 and sim.backlog_peak <= 64  # 2000 without the throttle
+
+
 def test_foreign_protocol_frames_are_skipped_and_unframeable_streams_closed(simulator, connect):
     sim = simulator(["40001-40003=1,2,3"])
     sock = connect(sim)

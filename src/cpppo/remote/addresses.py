@@ -96,7 +96,7 @@ SEGMENTS = (
     Segment(300001, 365536, INPUT_REGISTERS),
     Segment(400001, 465536, HOLDING_REGISTERS),
 )
-_FIRSTS = [segment.first for segment in SEGMENTS]
+_FIRSTS = tuple(segment.first for segment in SEGMENTS)
 VALID_RANGES = ", ".join(f"{s.first}-{s.last} {s.table.name}" for s in SEGMENTS)
 
 

@@ -20,8 +20,8 @@ from pymodbus.pdu.register_message import (
 )
 
 #: Every byte value as its 8 bits, least significant first (the Modbus bit order).
-_BYTE_BITS = [tuple(bool(byte >> bit & 1) for bit in range(8)) for byte in range(256)]
-_WORDS = [struct.Struct(f">{n}H") for n in range(126)]
+_BYTE_BITS = tuple(tuple(bool(byte >> bit & 1) for bit in range(8)) for byte in range(256))
+_WORDS = tuple(struct.Struct(f">{n}H") for n in range(126))
 
 
 def _payload(pdu: object, data: bytes) -> bytes:

@@ -54,9 +54,13 @@ _WRITES = {5: COILS, 6: HOLDING_REGISTERS, 15: COILS, 16: HOLDING_REGISTERS}
 _BIT_FCS = {1: COILS, 2: DISCRETE_INPUTS, 5: COILS, 15: COILS}
 _FC_OF = {COILS: 1, DISCRETE_INPUTS: 2, HOLDING_REGISTERS: 3, INPUT_REGISTERS: 4}
 _MBAP = struct.Struct(">HHHB")
-_WORDS = [struct.Struct(f">{n}H") for n in range(126)]
+_WORDS = tuple(struct.Struct(f">{n}H") for n in range(126))
 #: More unframed bytes than any request could hold: noise, thrown away.
 _MAX_BUFFER = 1024
+#: Requests of one connection awaiting their reply before we stop reading from it.
+_MAX_PENDING = 64
+#: Bytes held unframed while not reading (a transport that cannot pause keeps sending).
+_MAX_BACKLOG_BYTES = 1 << 20
 
 Definitions = dict[Table, dict[int, Value]]
 
@@ -163,10 +167,12 @@ class _Handler(ServerRequestHandler):
         super().__init__(owner, None, None, None)
         self.sim: ModbusSimulator = owner.simulator
         self.order = asyncio.Lock()
+        self.pending = 0
+        self.paused = False
 
     def callback_data(self, data: bytes, addr: tuple | None = None) -> int:
         used = 0
-        while used < len(data):
+        while used < len(data) and self.pending < _MAX_PENDING:
             try:
                 size, unit, tid, body = self.framer.decode(data[used:])
             except _Unframeable as exc:
@@ -179,12 +185,38 @@ class _Handler(ServerRequestHandler):
             used += size
             if body:
                 self.sim.requests += 1
+                self.pending += 1
+                self.sim.backlog_peak = max(self.sim.backlog_peak, self.pending)
                 task = self.loop.create_task(self.serve(unit, tid, body, addr))
                 self.sim._track(task)
+        if self.pending >= _MAX_PENDING and not self.paused and self.transport:
+            self.paused = True  # a client pipelining without reading replies: stop reading
+            self.transport.pause_reading()
         return used
+
+    def data_received(self, data: bytes) -> None:
+        """Buffer and frame (pymodbus's version also hex-dumps every chunk for its debug log)."""
+        buffered = self.recv_buffer + data if self.recv_buffer else data
+        used = self.callback_data(buffered)
+        self.recv_buffer = buffered[used:]
+        if len(self.recv_buffer) > (_MAX_BACKLOG_BYTES if self.paused else _MAX_BUFFER):
+            log.warning("Discarding %d unframeable bytes", len(self.recv_buffer))
+            self.recv_buffer = b""
 
     async def serve(self, unit: int, tid: int, body: bytes, addr: tuple | None) -> None:
         """Answer one request; replies leave in request order, after any injected delay."""
+        try:
+            await self.reply(unit, tid, body)
+        finally:
+            self.pending -= 1
+            if self.paused and self.pending <= _MAX_PENDING // 2 and self.transport:
+                self.paused = False
+                self.transport.resume_reading()
+                if self.recv_buffer:  # requests that arrived while we were busy
+                    self.data_received(b"")
+
+    async def reply(self, unit: int, tid: int, body: bytes) -> None:
+        """Serve a request in its turn and send the (possibly faulty) reply."""
         async with self.order:
             response = await self.respond(unit, body)
             if response is None:
@@ -212,15 +244,6 @@ class _Handler(ServerRequestHandler):
         response.transaction_id = tid
         response.dev_id = unit
         return self.framer.buildFrame(response)
-
-    def data_received(self, data: bytes) -> None:
-        """Buffer and frame (pymodbus's version also hex-dumps every chunk for its debug log)."""
-        buffered = self.recv_buffer + data if self.recv_buffer else data
-        used = self.callback_data(buffered)
-        self.recv_buffer = buffered[used:]
-        if len(self.recv_buffer) > _MAX_BUFFER:
-            log.warning("Discarding %d unframeable bytes", len(self.recv_buffer))
-            self.recv_buffer = b""
 
     async def respond(self, unit: int, body: bytes) -> ModbusPDU | None:
         """The reply PDU for one request body, or None when the device must stay silent."""
@@ -333,6 +356,8 @@ class ModbusSimulator:
         self._tasks: set[asyncio.Task] = set()
         #: Request frames received (including ones ignored or answered with an exception).
         self.requests = 0
+        #: Most requests of one connection ever waiting for their reply at once.
+        self.backlog_peak = 0
 
     # -- faults -----------------------------------------------------------------------------
     @property
