@@ -7,7 +7,9 @@ test, the web API). Every field may be read or set from any thread:
   uniform random value for each response);
 - ``disable``: True closes the listening sockets and every connection; False re-opens them;
 - ``done``: True stops the server; ``main()`` then returns;
-- ``latency`` / ``timeout``: informational (the web API shows them, as the original did);
+- ``latency``: the longest a connection may take to notice eof or disable (the server applies
+  them at once; the web API waits up to this long for them to take effect);
+- ``timeout``: how long a connection's handler may take to finish when the server stops;
 - ``address``: the bound (host, port) once serving (``wait_started()`` blocks until then);
 - ``connections``: name -> :class:`ConnectionStats` (interface, port, received, requests, eof);
   setting ``eof`` True closes that connection.
@@ -121,6 +123,12 @@ class ServerControl:
         self._started = threading.Event()
         #: The (host, port) being served, once bound.
         self.address: tuple[str, int] | None = None
+        #: Requests served by connections that have since closed (see ``total_requests``).
+        self.requests_closed = 0
+
+    def total_requests(self) -> int:
+        """Requests served over TCP since the start, closed connections included."""
+        return self.requests_closed + sum(s.requests for s in list(self.connections.values()))
 
     def subscribe(self, listener: Callable[[str, bool], None]) -> None:
         """Call ``listener(name, value)`` (in the setting thread) when done/disable change."""
