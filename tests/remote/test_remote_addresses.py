@@ -12,6 +12,7 @@ from cpppo.remote.addresses import (
     HOLDING_REGISTERS,
     INPUT_REGISTERS,
     RegisterSpec,
+    address_of,
     is_serial,
     locate,
     merge,
@@ -52,6 +53,15 @@ def test_locate_follows_the_spec_table(address, table, offset):
 def test_locate_rejects_addresses_outside_every_table(address):
     with pytest.raises(ValueError, match="not a Modbus address"):
         locate(address)
+
+
+def test_address_of_prefers_the_five_digit_form():
+    assert address_of(HOLDING_REGISTERS, 0) == 40001
+    assert address_of(HOLDING_REGISTERS, 59998) == 99999
+    assert address_of(HOLDING_REGISTERS, 59999) == 460000
+    assert address_of(DISCRETE_INPUTS, 65535) == 165536
+    assert address_of(COILS, 9998) == 9999
+    assert address_of(COILS, 9999) is None  # coils have no 6-digit range
 
 
 def test_table_permissions_and_limits():

@@ -35,7 +35,7 @@ def test_sim_banner_and_verbose_write_log(sim_cli, run_cli):
     )
     poll = run_cli("cpppo.remote.modbus_poll", "-a", f"127.0.0.1:{port}", "40002=5")
     poll.expect(r"40002 == 5 \(was: None\)")
-    sim.expect(r"DETAIL .*Unit 1 wrote holding registers offset 1 = \[5\]")
+    sim.expect(r"DETAIL .*Unit 1 wrote 40002 = \[5\]")
     assert poll.interrupt() == 0 and sim.interrupt() == 0
 
 

@@ -115,6 +115,14 @@ def locate(address: int) -> tuple[Table, int]:
     return segment.table, address - segment.first
 
 
+def address_of(table: Table, offset: int) -> int | None:
+    """The data-model address of a protocol offset (5-digit form first), or None if it has none."""
+    for segment in SEGMENTS:
+        if segment.table is table and 0 <= offset <= segment.last - segment.first:
+            return segment.first + offset
+    return None
+
+
 # ---------------------------------------------------------------------------------------------
 # Register specs: <begin>[-<end>][=<v>[,<v>...]]
 # ---------------------------------------------------------------------------------------------

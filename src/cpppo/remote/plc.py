@@ -259,6 +259,8 @@ class poller:
                 self._replan_at = None
                 self._plan_cache = self._plan(sorted(self._polling))
             plan = self._plan_cache
+        if not plan:
+            return
         queue = list(plan)
         while queue and not self._stopping.is_set():
             block = queue.pop(0)

@@ -40,6 +40,7 @@ from .addresses import (
     RegisterSpec,
     Table,
     Value,
+    address_of,
     locate,
     register_definitions,
     runs,
@@ -279,10 +280,16 @@ class _Handler(ServerRequestHandler):
 
 def _describe_write(pdu: ModbusPDU) -> str:
     table = _WRITES[pdu.function_code]
-    values = list(pdu.bits) if table.bits else list(pdu.registers)
-    first = pdu.address
-    span = f"{first}" if len(values) == 1 else f"{first}-{first + len(values) - 1}"
-    return f"wrote {table.name} offset {span} = {[int(v) for v in values]}"
+    values = [int(v) for v in (pdu.bits[: pdu.count or 1] if table.bits else pdu.registers)]
+    first, last = address_of(table, pdu.address), address_of(table, pdu.address + len(values) - 1)
+    if first is None or last is None:
+        first, last = pdu.address, pdu.address + len(values) - 1
+        where = f"{table.name} offset {first}"
+    else:
+        where = f"{first}"
+    if len(values) > 1:
+        where += f"-{last}"
+    return f"wrote {where} = {values}"
 
 
 class _SimServer:
