@@ -123,6 +123,8 @@ def parse_request(path: str, query: Iterable[tuple[str, str]] = ()) -> ApiReques
             fields[key] = value
         else:
             others.append((key, value))
+    if fields["command"] is None and "value" in seen and not others:
+        fields["command"] = "value"  # ?value=0.5: the <command>=<value> form, for a "value"
     if others:
         if len(others) > 1 or fields["command"] is not None:
             names = ", ".join(repr(key) for key, _ in others)
