@@ -124,6 +124,13 @@ def main(argv: list[str] | None = None) -> int:
                     last[address_] = value
     finally:
         poller.close()
+        log.log(
+            NORMAL,
+            "%d poll requests; %d address(es) refused; load %.3f/%.3f/%.3f",
+            poller.counter,
+            len(poller.failing),
+            *poller.load,
+        )
     return 0
 
 

@@ -138,6 +138,7 @@ def main(argv: list[str] | None = None) -> int:
             pass
     finally:
         simulator.stop()
+        log.log(NORMAL, "Served %d request(s)", simulator.requests)
     return 0
 
 
