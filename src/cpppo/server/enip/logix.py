@@ -199,6 +199,8 @@ class Controller:
         #: Called for every tag read/write when set (``--print``).
         self.on_access: AccessHook | None = None
         self._routes: dict[bytes, Any] = {}
+        #: Read Tag request bytes -> (attribute, first element, count, reply head, reply size).
+        self._reads: dict[bytes, tuple[Attribute, int, int, bytes, int]] = {}
         self._routes_version = -1
         #: Number of tags whose Attribute may block (so MSPs are checked before running inline).
         self.blocking_tags = 0
@@ -250,6 +252,7 @@ class Controller:
         """Resolve (and cache) a request path: Access, (object, attribute id) or Failure."""
         if self._routes_version != self.tags.version:
             self._routes.clear()
+            self._reads.clear()
             self._routes_version = self.tags.version
         key = bytes(raw_path)
         route = self._routes.get(key)
@@ -299,6 +302,13 @@ class Controller:
 
     def request(self, cip: Any, ctx: Context) -> bytes:
         """Serve one encoded CIP request; return the encoded reply (never raises but WouldBlock)."""
+        key = bytes(cip)
+        if self._routes_version == self.tags.version:
+            plan = self._reads.get(key)
+            if plan is not None:
+                attribute, start, count, head, need = plan
+                if need <= ctx.max_reply and not attribute.error and self.on_access is None:
+                    return head + attribute.read_bytes(start, count)
         try:
             service, raw_path, data = split_request(cip)
         except DecodeError as exc:
@@ -310,7 +320,10 @@ class Controller:
         kind = type(route)
         try:
             if kind is Access:
-                return self._tag_service(service, route, data, ctx)
+                reply = self._tag_service(service, route, data, ctx)
+                if service == Service.READ_TAG and reply[2] == 0:
+                    self._plan_read(key, route, data)
+                return reply
             if kind is tuple:
                 return route[0].handle(service, route[1], data, ctx)  # type: ignore[no-any-return]
         except WouldBlock:
@@ -323,6 +336,19 @@ class Controller:
         return _reply(service, route.status, route.ext_status)
 
     # ---- Logix tag services ------------------------------------------------------------------
+    def _plan_read(self, key: bytes, access: Access, data: memoryview) -> None:
+        """Remember a whole-reply Read Tag of a built-in fixed-size tag, so the next identical
+        request is answered without decoding its path or data (the polling fast path)."""
+        tag = access.tag
+        size = tag.size
+        if not size or tag.attribute.custom_access or len(data) != 2:
+            return
+        count = data[0] | data[1] << 8
+        head = encode_reply(Service.READ_TAG, 0, (), tag.type_bytes)
+        if len(self._reads) >= PATH_CACHE_LIMIT:
+            self._reads.clear()
+        self._reads[key] = (tag.attribute, access.index, count, head, len(head) + count * size)
+
     def _tag_service(self, service: int, access: Access, data: memoryview, ctx: Context) -> bytes:
         attribute = access.tag.attribute
         if ctx.inline and attribute.is_blocking:

@@ -26,7 +26,7 @@ from .codec.types import LOGIX_STRING, SSTRING, STRING
 from .config import ConfigError, load_config, loads_json, normalize_key
 from .control import Delay, ServerControl, parse_delay
 from .logix import Controller
-from .server import DEFAULT_PORT, EnipServer, parse_address
+from .server import DEFAULT_PORT, EnipServer, parse_address, run
 from .tagspec import TagSpec, TagSpecError, parse_tags
 
 __all__ = ["DEMO_TAGS", "build_controller", "main", "make_parser", "parse_route_path"]
@@ -354,6 +354,6 @@ def _run(
         return 0
 
     try:
-        return asyncio.run(serve())
+        return run(serve())
     except KeyboardInterrupt:
         return 0

@@ -18,10 +18,11 @@ import concurrent.futures
 import errno
 import functools
 import logging
+import os
 import socket
 import threading
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Coroutine
+from typing import Any, TypeVar
 
 from .codec.encap import HEADER, EncapFramer, EncapStatus, decode_encap
 from .codec.errors import DecodeError
@@ -29,15 +30,45 @@ from .control import ConnectionStats, ServerControl, connection_name
 from .device import WouldBlock
 from .ucmm import Peer, Ucmm
 
-__all__ = ["DEFAULT_PORT", "EnipServer", "ServerThread", "parse_address"]
+__all__ = ["DEFAULT_PORT", "EnipServer", "ServerThread", "parse_address", "run"]
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 DEFAULT_PORT = 44818
 #: Frames a connection may have waiting (behind a slow request) before reading pauses.
 PENDING_LIMIT = 64
 #: How often open CIP connections are checked for their inactivity timeout (seconds).
 SWEEP_INTERVAL = 1.0
+
+
+def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
+    """uvloop's loop when the optional ``fast`` extra is installed (and not disabled by
+    ``CPPPO_UVLOOP=0``), else None for the standard loop."""
+    if os.environ.get("CPPPO_UVLOOP", "1") in ("0", "no", "false"):
+        return None
+    try:
+        import uvloop  # type: ignore[import-not-found]
+    except ImportError:
+        return None
+    return uvloop.new_event_loop  # type: ignore[no-any-return]
+
+
+def run(main: Coroutine[Any, Any, T]) -> T:
+    """``asyncio.run(main)``, on uvloop when it is installed (the ``fast`` extra)."""
+    factory = _loop_factory()
+    if factory is None:
+        return asyncio.run(main)
+    loop = factory()
+    try:
+        asyncio.set_event_loop(loop)
+        return loop.run_until_complete(main)
+    finally:
+        try:
+            loop.run_until_complete(loop.shutdown_asyncgens())
+        finally:
+            asyncio.set_event_loop(None)
+            loop.close()
 
 
 def parse_address(text: str, default_port: int = DEFAULT_PORT) -> tuple[str, int]:
@@ -64,11 +95,21 @@ def parse_address(text: str, default_port: int = DEFAULT_PORT) -> tuple[str, int
     return host, port
 
 
-class _TcpConnection(asyncio.Protocol):
-    """One client connection: framing, in-order processing, faults and statistics."""
+#: Bytes read from a socket at a time (into one preallocated buffer per connection).
+READ_SIZE = 65536
+
+
+class _TcpConnection(asyncio.BufferedProtocol):
+    """One client connection: framing, in-order processing, faults and statistics.
+
+    A BufferedProtocol: the transport reads into our buffer, sparing the large allocation (and
+    its mmap/munmap system calls) a plain Protocol costs on every read.
+    """
 
     def __init__(self, server: EnipServer) -> None:
         self.server = server
+        self._buffer = bytearray(READ_SIZE)
+        self._view = memoryview(self._buffer)
         self.transport: asyncio.Transport | None = None
         self.framer = EncapFramer(server.max_size)
         self.pending: collections.deque[Any] = collections.deque()
@@ -82,8 +123,7 @@ class _TcpConnection(asyncio.Protocol):
 
     # ---- lifecycle -------------------------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
+        self.transport = transport  # type: ignore[assignment]
         server = self.server
         if len(server.connections) >= server.max_clients or server.control.disable:
             transport.abort()
@@ -145,7 +185,13 @@ class _TcpConnection(asyncio.Protocol):
             self.transport.resume_reading()
 
     # ---- data -------------------------------------------------------------------------------
-    def data_received(self, data: bytes) -> None:
+    def get_buffer(self, sizehint: int) -> memoryview:
+        return self._view
+
+    def buffer_updated(self, nbytes: int) -> None:
+        self.data_received(bytes(self._view[:nbytes]))
+
+    def data_received(self, data: bytes | bytearray) -> None:
         if self.closed:
             return
         assert self.stats is not None
@@ -416,10 +462,11 @@ class EnipServer:
         self.control.mark_started(self.address)
         log.log(
             25,
-            "EtherNet/IP Simulator serving %s:%d (%s)",
+            "EtherNet/IP Simulator serving %s:%d (%s) on %s",
             self.host,
             self.port,
             "+".join(p for p, on in (("TCP", self.tcp), ("UDP", self.udp)) if on),
+            type(loop).__module__.split(".")[0],
         )
         return self.address
 
@@ -523,7 +570,7 @@ class ServerThread:
             await self.server.serve()
 
         try:
-            asyncio.run(main())
+            run(main())
         except BaseException as exc:  # pragma: no cover - reported to the starter
             self._error = exc
             self._ready.set()
