@@ -183,8 +183,12 @@ def main() -> int:
         except (RuntimeError, OSError) as exc:
             print(f"cpppo 5.2.5: cannot be measured ({exc}); ours alone")
 
+    from cpppo.server.enip.server import _loop_factory
+
+    loop = "uvloop" if _loop_factory() is not None else "the standard asyncio loop"
     print()
     print("pylogix 1.1.6 single-tag reads (SCADA[1] of SCADA=DINT[1000]) over loopback")
+    print(f"our simulator runs on {loop} (uvloop comes with the 'fast' extra)")
     print(
         f"{'server':<14} {'reads':>8} {'seconds':>8} {'reads/s':>10} "
         f"{'server CPU':>10} {'client CPU':>10} {'srv us/read':>12}"
