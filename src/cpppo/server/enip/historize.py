@@ -51,10 +51,11 @@ class Attribute_historize(Attribute):
         return [key, key]
 
     def _failed(self, kind: str, key: Any, exc: BaseException) -> None:
-        try:
-            first, last = self._span(key)
-        except (TypeError, AttributeError):
-            first = last = key
+        first: Any = key
+        last: Any = key
+        if isinstance(key, slice):  # as asked for (unclipped): it may be what was wrong
+            first = key.start or 0
+            last = (len(self) if key.stop is None else key.stop) - 1
         self.history.comment(
             f"PLC I/O {kind:<5} Tag {self.name:>20}[{first!s:>5}-{last!s:<5}] Exception: {exc}"
         )
