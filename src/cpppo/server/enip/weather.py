@@ -25,6 +25,7 @@ import os
 import sys
 from collections.abc import Sequence
 from typing import Any, ClassVar
+from urllib.error import HTTPError
 from urllib.parse import urlencode
 from urllib.request import urlopen
 
@@ -78,17 +79,30 @@ class Attribute_weather(Attribute):
         opt = {k: ("***" if k == "appid" else v) for k, v in self.OPT.items()}
         return self.URI + "?" + urlencode(dict(opt, q=self.name))
 
-    def temperature(self) -> float | int:
-        """Ask the service for the temperature of the city named like this tag."""
-        with urlopen(self.url(q=self.name), timeout=self.TIMEOUT) as reply:
-            data = reply.read(MAX_REPLY + 1)
+    def fetch(self) -> tuple[int, bytes]:
+        """(HTTP status, body) of the service's answer for this tag's city."""
+        try:
+            with urlopen(self.url(q=self.name), timeout=self.TIMEOUT) as reply:
+                status, data = reply.status, reply.read(MAX_REPLY + 1)
+        except HTTPError as exc:  # an error reply still says what went wrong in its body
+            with exc:
+                status, data = exc.code, exc.read(MAX_REPLY + 1)
         if len(data) > MAX_REPLY:
             raise WeatherError(f"weather reply larger than {MAX_REPLY} bytes")
-        weather = json.loads(data.decode("utf-8"))
+        return status, data
+
+    def temperature(self) -> float | int:
+        """Ask the service for the temperature of the city named like this tag."""
+        status, data = self.fetch()
+        try:
+            weather = json.loads(data.decode("utf-8"))
+        except ValueError:
+            raise WeatherError(f"HTTP {status}: not a JSON weather reply") from None
         if not isinstance(weather, dict):
-            raise WeatherError("weather reply is not a JSON object")
+            raise WeatherError(f"HTTP {status}: weather reply is not a JSON object")
         if str(weather.get("cod")) != "200" or not isinstance(weather.get("main"), dict):
-            raise WeatherError(weather.get("message") or "Unknown error obtaining weather data")
+            message = weather.get("message") or "Unknown error obtaining weather data"
+            raise WeatherError(f"HTTP {status}: {message}")
         cast = float if isinstance(self.parser, (REAL, LREAL)) else int
         return cast(weather["main"]["temp"])
 
