@@ -168,3 +168,17 @@ def test_connected_session_over_tcp(enip_simulator, enip_raw_client):
     while len(enip_simulator.controller.connections) and time.monotonic() < deadline:
         time.sleep(0.01)
     assert len(enip_simulator.controller.connections) == 0
+
+
+def test_idle_connections_are_closed(enip_simulator_factory, enip_raw_client):
+    simulator = enip_simulator_factory(["X=DINT"], idle_timeout=0.5)
+    idle = enip_raw_client(simulator.address)
+    busy = enip_raw_client(simulator.address)
+    busy.register()
+    began = time.monotonic()
+    while time.monotonic() - began < 1.6:
+        assert busy.rr(read("X")).status == 0
+        time.sleep(0.1)
+    assert idle.closed(timeout=2.0)
+    assert time.monotonic() - began >= 0.5
+    assert busy.rr(read("X")).status == 0  # the busy one is still served

@@ -120,6 +120,8 @@ class _TcpConnection(asyncio.BufferedProtocol):
         self.closed = False
         self.paused = False
         self.write_paused = False
+        #: loop.time() of the last bytes received (for the idle timeout).
+        self.last = 0.0
 
     # ---- lifecycle -------------------------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -132,6 +134,7 @@ class _TcpConnection(asyncio.BufferedProtocol):
         peername = transport.get_extra_info("peername") or ("", 0)
         sockname = transport.get_extra_info("sockname") or ("0.0.0.0", server.port)
         self.peer = Peer((peername[0], peername[1]), (sockname[0], sockname[1]))
+        self.last = server.loop.time()
         self.name = connection_name(peername[0], peername[1])
         loop = server.loop
         self.stats = ConnectionStats(
@@ -196,6 +199,7 @@ class _TcpConnection(asyncio.BufferedProtocol):
             return
         assert self.stats is not None
         self.stats.received += len(data)
+        self.last = now = self.server.loop.time()
         error = None
         try:
             frames = self.framer.feed(data)
@@ -208,7 +212,6 @@ class _TcpConnection(asyncio.BufferedProtocol):
             self._start_worker()
             return
         handle = self.server.ucmm.handle
-        now = self.server.loop.time()
         peer = self.peer
         write = self.transport.write  # type: ignore[union-attr]
         for i, (header, payload) in enumerate(frames):
@@ -333,7 +336,8 @@ class EnipServer:
 
     ``max_size`` bounds an encapsulated request's payload (larger: status 0x65 and close);
     ``max_clients`` bounds simultaneous TCP connections; ``workers`` is the size of the thread
-    pool for user Attributes that may block.
+    pool for user Attributes that may block; ``idle_timeout`` (seconds, None: never) closes a
+    TCP connection that has sent nothing for that long.
     """
 
     def __init__(
@@ -347,6 +351,7 @@ class EnipServer:
         max_size: int = 0xFFFF,
         max_clients: int = 1000,
         workers: int = 32,
+        idle_timeout: float | None = None,
     ) -> None:
         if not (tcp or udp):
             raise ValueError("at least one of TCP and UDP must be enabled")
@@ -360,6 +365,7 @@ class EnipServer:
         self.max_size = max_size
         self.max_clients = max_clients
         self.workers = workers
+        self.idle_timeout = idle_timeout
         self.connections: set[_TcpConnection] = set()
         self.loop: asyncio.AbstractEventLoop = None  # type: ignore[assignment]
         self.executor: concurrent.futures.ThreadPoolExecutor | None = None
@@ -492,8 +498,14 @@ class EnipServer:
     async def _sweep(self) -> None:
         while True:
             await asyncio.sleep(SWEEP_INTERVAL)
-            for connection in self.controller.connections.expire(self.loop.time()):
+            now = self.loop.time()
+            for connection in self.controller.connections.expire(now):
                 log.info("Connection 0x%08x timed out", connection.o_t_id)
+            if self.idle_timeout is not None:
+                for client in list(self.connections):
+                    if now - client.last > self.idle_timeout and not client.task:
+                        log.info("Closing idle connection from %s:%s", *client.peer.peer)
+                        client.close()
 
     async def serve(self) -> None:
         """Serve until ``control.done`` is set (binding first if ``start`` was not called)."""
