@@ -338,3 +338,23 @@ def test_forced_error_code_and_user_exceptions():
     assert reply.status == 0x1F
     plc.tags["Y"].attribute.error = 0x08
     assert cip.decode_reply(plc.request(req(0x4C, "Y", b"\x01\x00"), Context())).status == 0x08
+
+
+def test_repeated_reads_follow_values_errors_sizes_and_hooks(plc):
+    raw = req(0x4C, [{"symbolic": "D"}, {"element": 1}], b"\x01\x00")
+    assert run(plc, raw) == bytes.fromhex("cc000000c40000000000")
+    plc.tags["D"].attribute[1] = 9
+    assert run(plc, raw) == bytes.fromhex("cc000000c40009000000")
+    plc.tags["D"].attribute.error = 0x08
+    assert run(plc, raw) == bytes.fromhex("cc000800")
+    plc.tags["D"].attribute.error = 0
+    big = req(0x4C, "SCADA", tags.encode_read_tag(300))
+    assert cip.decode_reply(run(plc, big, 4000)).status == 0
+    assert cip.decode_reply(run(plc, big, 504)).status == 0x06  # what fits this connection
+    printed = []
+    plc.on_access = lambda tag, index, values, kind: printed.append((tag.name, index, values, kind))
+    run(plc, raw)
+    assert printed == [("D", 1, [9], "read")]
+    plc.on_access = None
+    plc.tags.remove("D")
+    assert run(plc, raw) == bytes.fromhex("cc000400")  # gone: path segment error

@@ -69,7 +69,7 @@ class WouldBlock(Exception):
     """
 
 
-@dataclass
+@dataclass(slots=True)
 class Context:
     """Per-request facts a handler may use (all optional for unit tests)."""
 

@@ -341,7 +341,7 @@ class Controller:
         request is answered without decoding its path or data (the polling fast path)."""
         tag = access.tag
         size = tag.size
-        if not size or tag.attribute.custom_access or len(data) != 2:
+        if not size or tag.attribute.is_blocking or tag.attribute.custom_access or len(data) != 2:
             return
         count = data[0] | data[1] << 8
         head = encode_reply(Service.READ_TAG, 0, (), tag.type_bytes)
