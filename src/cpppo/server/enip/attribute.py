@@ -39,10 +39,11 @@ class Attribute:
     """A typed, thread-safe value store for a CIP attribute or a Logix tag.
 
     ``Attribute(name, type_cls, default=0, error=0x00, mask=0, dims=None)``: ``default`` is a
-    scalar (every element starts with it) or a sequence (the initial values; its length gives
-    the element count when ``dims`` is not given). A str default, or one without ``len``, makes
-    a scalar attribute. ``error`` is a CIP general status forced onto every successful access
-    (the web API's ``tags/<name>/error``); ``mask`` is kept for compatibility.
+    value every element starts with, or a list/tuple of the initial values (whose length gives
+    the element count when ``dims`` is not given; otherwise the attribute is a scalar).
+    ``dims=()`` makes a scalar whatever the default (a composite value such as a path).
+    ``error`` is a CIP general status forced onto every successful access (the web API's
+    ``tags/<name>/error``); ``mask`` is kept for compatibility.
     """
 
     #: None: blocking when a subclass overrides __getitem__/__setitem__; True/False to force.

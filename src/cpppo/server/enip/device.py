@@ -5,8 +5,8 @@
   Get Attributes All 0x01, Get Attribute List 0x03, Get Attribute Single 0x0E and Set Attribute
   Single 0x10; :class:`ClassObject` is instance 0 of each class (revision, max instance, count).
 - Standard objects: :class:`Identity` 0x01, :class:`MessageRouter` 0x02, :class:`TCPIP` 0xF5,
-  :class:`EthernetLink` 0xF6 (the Connection Manager 0x06 and the Logix tag services are in
-  ``logix.py``).
+  :class:`EthernetLink` 0xF6 (the Connection Manager 0x06 is in ``connmgr.py``; the Logix tag
+  services and Multiple Service Packet in ``logix.py``).
 - :class:`Directory`: class id -> instance id -> object, with the class objects kept current.
 - :class:`Context`: what a request handler may know about the request's transport.
 - :class:`CipError`: raised by handlers to answer with a general (+ extended) status.
