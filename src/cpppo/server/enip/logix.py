@@ -69,7 +69,7 @@ from .tagtable import SYMBOL_CLASS, Access, Failure, Tag, TagTable
 
 __all__ = ["AccessHook", "Controller", "LogixRouter", "convert_values"]
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("enip.lgx")
 
 #: ``hook(tag, first_element, values, kind)`` with kind "read" or "write" (for ``--print``).
 AccessHook = Callable[[Tag, int, list, str], None]

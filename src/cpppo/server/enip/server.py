@@ -32,7 +32,7 @@ from .ucmm import Peer, Ucmm
 
 __all__ = ["DEFAULT_PORT", "EnipServer", "ServerThread", "parse_address", "run"]
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("enip.srv")
 T = TypeVar("T")
 
 DEFAULT_PORT = 44818

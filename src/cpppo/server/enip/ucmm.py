@@ -43,7 +43,7 @@ from .device import UNCONNECTED_REPLY_LIMIT, Context
 
 __all__ = ["CAPABILITY_TCP", "Peer", "Ucmm"]
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("enip.ucm")
 
 #: ListServices capability flags: CIP encapsulation over TCP (no class 0/1 UDP I/O).
 CAPABILITY_TCP = 0x0020
