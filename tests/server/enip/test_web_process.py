@@ -188,6 +188,11 @@ def test_web_token_from_environment_and_option(web_sim):
     assert status == 200 and server.process.wait(2) == 0
 
 
+def test_sigterm_as_soon_as_the_url_is_printed_exits_0(web_sim):
+    server, _ = web_sim("X=INT")
+    assert server.stop() == 0
+
+
 def test_web_port_in_use_exits_1(enip_server_process):
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))

@@ -325,6 +325,14 @@ def _run(
             log.error("Cannot bind %s:%d: %s", enip.host, enip.port, exc)
             print(f"enip_server: cannot bind {enip.host}:{enip.port}: {exc}", file=sys.stderr)
             return 1
+        # Handle signals before announcing the address: a starter may signal as soon as it reads it.
+        if threading.current_thread() is threading.main_thread():
+            loop = asyncio.get_running_loop()
+            for signum in (signal.SIGINT, signal.SIGTERM):
+                try:
+                    loop.add_signal_handler(signum, setattr, control, "done", True)
+                except (NotImplementedError, RuntimeError):
+                    pass
         if address_output:
             print(f"{host}:{port}", flush=True)
         web_server = None
@@ -339,13 +347,6 @@ def _run(
                 return 1
             if address_output:
                 print(web_server.url, flush=True)
-        if threading.current_thread() is threading.main_thread():
-            loop = asyncio.get_running_loop()
-            for signum in (signal.SIGINT, signal.SIGTERM):
-                try:
-                    loop.add_signal_handler(signum, setattr, control, "done", True)
-                except (NotImplementedError, RuntimeError):
-                    pass
         try:
             await enip.serve()
         finally:
