@@ -520,3 +520,32 @@ async def test_dashboard_page_files_and_state(sim):
     assert response.status == 400
     state = await (await sim.http.get("/state", params={"tag": "NOPE"})).json()
     assert state["detail"] == {"tag": "NOPE", "error": "no tag 'NOPE'"}
+
+
+class CountingAttribute(Attribute):
+    """Counts the reads that reach its own ``__getitem__`` (as a historizing Attribute logs)."""
+
+    reads: list[Any] = []
+
+    def __getitem__(self, key: Any) -> Any:
+        CountingAttribute.reads.append(key)
+        return super().__getitem__(key)
+
+
+async def test_looking_does_not_call_a_custom_attribute(aiohttp_client):
+    """The rendering and the dashboard show stored values; an explicit read is a real read."""
+    sim = await _start(aiohttp_client, tags=("C=DINT[4]",), attribute_class=CountingAttribute)
+    try:
+        assert await sim.ops("C[1]=(DINT)5") == [(0, True)]
+        CountingAttribute.reads.clear()
+        status, body = await sim.api("/api")
+        assert body["data"]["tags"]["C"]["attribute"] == "C              DINT[4] == [0, 5, 0, 0]"
+        state = await (await sim.http.get("/state", params={"tag": "C"})).json()
+        assert state["tags"][0]["values"] == [0, 5, 0, 0]
+        assert state["detail"]["values"] == [0, 5, 0, 0]
+        assert CountingAttribute.reads == []
+        status, body = await sim.api("/api/tags/C/attribute[1]")
+        assert status == 200 and body["command"]["message"] == "tags.C.attribute[1]: 5"
+        assert CountingAttribute.reads == [1]
+    finally:
+        await sim.enip.stop()

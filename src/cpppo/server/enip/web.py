@@ -36,7 +36,7 @@ from aiohttp import web
 from ...misc import NORMAL
 from .control import ServerControl
 from .server import parse_address
-from .web_api import ApiError, ApiRequest, SimulatorApi, error_response, parse_request
+from .web_api import ApiError, ApiRequest, SimulatorApi, error_response, parse_request, peek
 
 __all__ = [
     "TOKEN_ENV",
@@ -147,13 +147,6 @@ def _identity(controller: Any) -> dict[str, Any]:
     }
 
 
-def _values(attribute: Any, start: int, count: int) -> list[Any]:
-    if not attribute.dims:
-        return [attribute[0]]
-    stop = min(len(attribute), start + count)
-    return list(attribute[start:stop]) if start < stop else []
-
-
 def dashboard_state(
     api: SimulatorApi,
     history: RateHistory,
@@ -172,7 +165,7 @@ def dashboard_state(
             break
         attribute = entry.attribute
         try:
-            values = _values(attribute, 0, STATE_VALUES)
+            values = peek(attribute, 0, STATE_VALUES)
         except Exception as exc:  # a user Attribute may fail; show why instead of the values
             values = [f"<{exc}>"]
         tags.append(
@@ -196,7 +189,7 @@ def dashboard_state(
                 "tag": entry.name,
                 "start": start,
                 "elements": len(entry.attribute),
-                "values": _values(entry.attribute, start, count),
+                "values": peek(entry.attribute, start, count),
             }
     address = control.address
     return _jsonable(

@@ -32,6 +32,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from .attribute import Attribute
 from .control import ConnectionStats, Delay, ServerControl, parse_delay
 from .tagtable import Tag, linear_index
 
@@ -44,6 +45,7 @@ __all__ = [
     "convert",
     "error_response",
     "parse_request",
+    "peek",
     "render_attribute",
 ]
 
@@ -186,13 +188,23 @@ def convert(text: str, current: Any) -> Any:
     raise ApiError(f"{text!r} is not a valid {type(current).__name__}")
 
 
-def render_attribute(name: str, attribute: Any) -> str:
+def peek(attribute: Attribute, start: int, count: int) -> list[Any]:
+    """The stored values of elements ``[start, start+count)`` (clipped to the attribute).
+
+    A subclass's own ``__getitem__`` is not called: looking (the rendering, the dashboard) must
+    not trigger what a client's read does (a historizing Attribute would record it, another
+    might fetch data). An explicit ``attribute[i]`` request of the API does go through it.
+    """
+    stop = min(len(attribute), start + count)
+    if start >= stop:
+        return []
+    return list(Attribute.__getitem__(attribute, slice(start, stop)))
+
+
+def render_attribute(name: str, attribute: Attribute) -> str:
     """The spec's one-line rendering: ``SCADA          INT[1000] == [0, 0, 0, 0, 0, 0, ...]``."""
-    elements = len(attribute)
-    if attribute.dims:
-        value: Any = attribute[0 : min(elements, _REPR.maxlist + 1)]
-    else:
-        value = attribute[0]
+    values = peek(attribute, 0, _REPR.maxlist + 1 if attribute.dims else 1)
+    value: Any = values if attribute.dims else values[0]
     return f"{name:<14} {attribute.type_name()} == {_REPR.repr(value)}"
 
 
@@ -348,7 +360,7 @@ class _TagEntity(_Entity):
         key = self._key(command)
         if key is None:
             return render_attribute(self.tag.name, self.attribute)
-        return self.attribute[key]
+        return self.attribute[key]  # through the Attribute's own item access, as a client read
 
     def write(self, command: str, text: str) -> Any:
         attribute = self.attribute
