@@ -549,3 +549,18 @@ async def test_looking_does_not_call_a_custom_attribute(aiohttp_client):
         assert CountingAttribute.reads == [1]
     finally:
         await sim.enip.stop()
+
+
+async def test_browser_requests_for_other_sites_never_change_anything(sim):
+    """An image or link on another site's page (``Sec-Fetch-Site: cross-site``) is refused."""
+    for site in ("cross-site", "same-site"):
+        headers = {"Sec-Fetch-Site": site}
+        status, body = await sim.api("/api/server/control/done/true", headers=headers)
+        assert status == 403 and "another web site" in body["command"]["message"]
+        assert (await sim.api("/api/server/control/done", headers=headers))[0] == 200  # a read
+    assert not sim.control.done
+    for site in ("same-origin", "none"):  # the dashboard; a URL typed into the address bar
+        headers = {"Sec-Fetch-Site": site}
+        status, body = await sim.api("/api/options/delay/value=0.25", headers=headers)
+        assert status == 200 and sim.control.delay.value == 0.25
+        sim.control.delay.value = 0

@@ -113,9 +113,13 @@ def test_eof_drops_clients_which_reconnect(web_sim):
     comm.SocketTimeout = 5
     raw = socket.create_connection(server.address, timeout=5)
     try:
+        status, body = _get(url + "api/server/control/latency=0.25")
+        assert status == 200 and body["data"]["server"]["control"]["latency"] == 0.25
         assert comm.Read("SCADA[0]").Status == "Success"
         name = f"127_0_0_1_{comm.conn.Socket.getsockname()[1]}"
+        start = time.monotonic()
         status, body = _get(url + f"api/connections/{name}/eof/true")
+        assert time.monotonic() - start < 0.25  # closed within the latency, reply included
         assert body["command"]["success"] and "connections" not in body["data"]
         assert comm.Read("SCADA[0]").Status == "Connection failure"  # it noticed
         assert comm.Read("SCADA[0]").Status == "Success"  # and reconnected
@@ -186,6 +190,20 @@ def test_web_token_from_environment_and_option(web_sim):
     assert _get(url + "api/server/control/done/true?token=env")[0] == 403
     status, _ = _get(url + "api/server/control/done/true", {"Authorization": "Bearer opt"})
     assert status == 200 and server.process.wait(2) == 0
+
+
+def test_browser_gets_html_and_the_dashboard(web_sim):
+    server, url = web_sim("SCADA=INT[10]")
+    request = urllib.request.Request(url + "api/tags", headers={"Accept": "text/html"})
+    with urllib.request.urlopen(request, timeout=5) as response:
+        assert response.headers["Content-Type"].startswith("text/html")
+        assert "&quot;SCADA&quot;: {" in response.read().decode()
+    with urllib.request.urlopen(url, timeout=5) as response:
+        assert b'<script src="/static/dashboard.js" defer>' in response.read()
+    with urllib.request.urlopen(url + "state", timeout=5) as response:
+        state = json.loads(response.read())
+    assert state["address"] == f"127.0.0.1:{server.port}"
+    assert [tag["name"] for tag in state["tags"]] == ["SCADA"]
 
 
 def test_sigterm_as_soon_as_the_url_is_printed_exits_0(web_sim):

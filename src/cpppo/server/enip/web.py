@@ -9,6 +9,8 @@ It runs on the simulator's own event loop (``main()`` starts it for ``-w/--web``
 
 With a token (``--web-token`` or the ``CPPPO_WEB_TOKEN`` environment variable) every request that
 assigns a value must carry it: ``?token=...`` or ``Authorization: Bearer ...``; reads stay open.
+A browser's request on behalf of another site's page (``Sec-Fetch-Site: cross-site``) never
+changes anything, token or not.
 
 Public API: ``make_app(controller, control, token=None, rate_interval=1.0)``,
 ``WebServer(controller, control, token=None)`` with ``await start(host, port)`` / ``await stop()``,
@@ -63,6 +65,10 @@ STATE_TAG_LIMIT = 500
 STATE_VALUES = 8
 #: Most elements ``/state?tag=...`` returns at once.
 DETAIL_LIMIT = 200
+
+#: ``Sec-Fetch-Site`` values of a request a browser makes for another site's page (an image or a
+#: link there): such a request may read, but never change the simulator.
+_FOREIGN = frozenset({"cross-site", "same-site"})
 
 _SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
@@ -299,6 +305,9 @@ async def _api(request: web.Request) -> web.Response:
     except ApiError as exc:
         return _render(request, exc.status, error_response(str(exc)))
     since = api_request.since
+    if api_request.changes and request.headers.get("Sec-Fetch-Site") in _FOREIGN:
+        message = "a change requested by another web site's page is refused"
+        return _render(request, 403, error_response(message, since))
     if api_request.changes and not _token_ok(request):
         message = (
             "this request changes the simulator and needs the web token "
