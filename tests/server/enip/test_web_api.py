@@ -564,3 +564,23 @@ async def test_browser_requests_for_other_sites_never_change_anything(sim):
         status, body = await sim.api("/api/options/delay/value=0.25", headers=headers)
         assert status == 200 and sim.control.delay.value == 0.25
         sim.control.delay.value = 0
+
+
+class FailingAttribute(Attribute):
+    """A user Attribute whose reads fail (its data source is down)."""
+
+    def __getitem__(self, key: Any) -> Any:
+        raise OSError("sensor offline")
+
+
+async def test_a_failing_custom_attribute_is_reported_not_500(aiohttp_client):
+    sim = await _start(aiohttp_client, tags=("F=DINT[2]",), attribute_class=FailingAttribute)
+    try:
+        status, body = await sim.api("/api/tags/F/attribute[1]")
+        assert status == 400 and body["command"] == {
+            "message": "tags.F.attribute[1]: OSError: sensor offline",
+            "success": False,
+        }
+        assert body["data"]["tags"]["F"]["attribute"] == "F              DINT[2] == [0, 0]"
+    finally:
+        await sim.enip.stop()

@@ -117,7 +117,6 @@ class RateHistory:
 
 
 _API = web.AppKey("api", SimulatorApi)
-_CONTROL = web.AppKey("control", ServerControl)
 _TOKEN = web.AppKey("token", str)
 _HISTORY = web.AppKey("history", RateHistory)
 _EXECUTOR = web.AppKey("executor", concurrent.futures.ThreadPoolExecutor)
@@ -299,7 +298,6 @@ async def _in_thread(request: web.Request, call: Any, *args: Any) -> Any:
 
 
 async def _api(request: web.Request) -> web.Response:
-    since = None
     try:
         api_request: ApiRequest = parse_request(request.match_info["tail"], request.query.items())
     except ApiError as exc:
@@ -386,7 +384,6 @@ def make_app(
     app = web.Application(client_max_size=64 * 1024)
     api = SimulatorApi(controller, control)
     app[_API] = api
-    app[_CONTROL] = control
     app[_TOKEN] = token or ""
     app[_HISTORY] = RateHistory(control, rate_interval)
     app[_FILES] = _load_files()

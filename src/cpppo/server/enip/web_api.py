@@ -496,6 +496,10 @@ class SimulatorApi:
                 success = False
                 messages.append(f"{label}: {exc}")
                 continue
+            except Exception as exc:  # a user Attribute's own read failed
+                success = False
+                messages.append(f"{label}: {type(exc).__name__}: {exc}")
+                continue
             messages.append(f"{label}={request.value!r} ({_describe(value)})")
             if group == "connections" and value is True:
                 closing.append(name)
