@@ -34,7 +34,6 @@ from cpppo.server.enip.control import ServerControl
 from cpppo.server.enip.logix import Controller
 from cpppo.server.enip.main import build_controller
 from cpppo.server.enip.server import ServerThread
-from cpppo.server.enip.tagspec import parse_tags
 
 #: Tags of the default in-process simulator.
 SIMULATOR_TAGS = (
@@ -94,7 +93,7 @@ def start_simulator(
     kwds: dict[str, Any] = {}
     if attribute_class is not None:
         kwds["attribute_class"] = attribute_class
-    controller = build_controller(parse_tags(list(tag_specs)), identity, tcpip, route_path, **kwds)
+    controller = build_controller(list(tag_specs), identity, tcpip, route_path, **kwds)
     control = server.pop("control", None) or ServerControl()
     thread = ServerThread(controller, address, control=control, **server)
     thread.start()

@@ -74,12 +74,14 @@ def test_element_addressing_and_errors(plc):
     path = [{"symbolic": "GRID"}, {"element": 2}, {"element": 1}]
     reply = cip.decode_reply(run(plc, req(0x4C, path, tags.encode_read_tag(3))))
     assert DINT.decode(tags.decode_typed_data(reply.data).data) == [9, 10, 11]
+    # An index outside the array: 0x05, as a ControlLogix answers (epics-modules/ether_ip#29:
+    # testTag[60] of a DINT[56,30] -> "Status = 0x05"; apache/plc4x#2712 on a BOOL array).
     for bad in (
-        [{"symbolic": "GRID"}, {"element": 3}],  # row out of range
+        [{"symbolic": "GRID"}, {"element": 3}, {"element": 0}],  # row out of range
         [{"symbolic": "SCADA"}, {"element": 1000}],
     ):
         reply = cip.decode_reply(run(plc, req(0x4C, bad, tags.encode_read_tag(1))))
-        assert (reply.status, reply.ext_status) == (0xFF, (0x2105,))
+        assert (reply.status, reply.ext_status) == (0x05, ())
     reply = cip.decode_reply(run(plc, req(0x4C, [{"symbolic": "D"}, {"element": 8}], b"\x03\x00")))
     assert (reply.status, reply.ext_status) == (0xFF, (0x2105,))  # 3 elements from 8 of 10
     assert cip.decode_reply(run(plc, req(0x4C, "NOPE", b"\x01\x00"))).status == 0x04
@@ -96,7 +98,7 @@ def test_element_addressing_and_errors(plc):
 
 def test_symbol_instance_addressing(plc):
     plc.tags["D"].attribute[1] = 77
-    instance = plc.tags["D"].instance
+    instance = plc.tags["D"].instance_id
     path = [{"class": 0x6B}, {"instance": instance}, {"element": 1}]
     reply = cip.decode_reply(run(plc, req(0x4C, path, b"\x01\x00")))
     assert DINT.decode(tags.decode_typed_data(reply.data).data) == [77]

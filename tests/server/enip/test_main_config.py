@@ -7,9 +7,9 @@ import pytest
 from cpppo.server.enip import DINT, INT, LOGIX_STRING, REAL, SSTRING
 from cpppo.server.enip.config import ConfigError, load_config, loads_json, normalize_key
 from cpppo.server.enip.control import Delay, parse_delay
-from cpppo.server.enip.main import config_values, make_parser, parse_route_path
+from cpppo.server.enip.main import build_controller, config_values, make_parser, parse_route_path
 from cpppo.server.enip.server import parse_address
-from cpppo.server.enip.tagspec import TagSpecError, parse_tag, parse_tags
+from cpppo.server.enip.tagdb import TagDBError, parse_tag_definition
 
 #: Spec 2.1.2's example, as written (a JSON object closed in column 0, with a trailing comma).
 SPEC_CONFIG = """\
@@ -84,26 +84,28 @@ def test_config_errors(tmp_path):
 
 
 def test_tag_specifications():
-    assert parse_tag("SCADA=dint[1000]").type is DINT
-    assert parse_tag("SCADA=INT[1000]").dims == (1000,)
-    assert parse_tag("TEXT=SSTRING[100]").type is SSTRING
-    assert parse_tag("NAME=string").type is LOGIX_STRING
-    assert parse_tag("Flow").type is INT and parse_tag("Flow").dims == ()
-    assert parse_tag("G=REAL[2,3]").elements == 6 and parse_tag("G=REAL[2,3]").type is REAL
-    assert parse_tag("Tag@0x04/100/3=DINT[4]").address == (4, 100, 3)
-    for bad in (
-        "1X=INT",
-        "X=FOO",
-        "X=INT[0]",
-        "X=INT[a]",
-        "X=INT[1,2,3,4]",
-        "X@1/2=INT",
-        "X=INT[99999999]",
-    ):
-        with pytest.raises(TagSpecError):
-            parse_tag(bad)
-    with pytest.raises(TagSpecError):
-        parse_tags(["A=INT", "a=DINT"])
+    """``NAME=TYPE[dims]`` on the command line: parsed, then typed by the tag database."""
+    assert parse_tag_definition("SCADA=dint[1000]").dims == (1000,)
+    assert parse_tag_definition("Flow", default_type="INT") == ("Flow", "INT", (), None, None)
+    assert parse_tag_definition("Tag@0x04/100/3=DINT[4]").address == (4, 100, 3)
+    assert parse_tag_definition("Program:Main.X=REAL").program == "Main"
+    controller = build_controller(
+        ["SCADA=dint[1000]", "TEXT=SSTRING[100]", "NAME=string", "Flow", "G=REAL[2,3]"]
+    )
+    types = {t.name: (t.attribute.parser, t.dims, t.attribute.elements) for t in controller.tags}
+    assert types["SCADA"][0].__class__ is DINT and types["SCADA"][1:] == ((1000,), 1000)
+    assert types["TEXT"][0].__class__ is SSTRING
+    assert types["NAME"][0].__class__ is LOGIX_STRING
+    assert types["Flow"][0].__class__ is INT and types["Flow"][1:] == ((), 1)
+    assert types["G"][0].__class__ is REAL and types["G"][1:] == ((2, 3), 6)
+    for bad in ("1X=INT", "X=INT[0]", "X=INT[a]", "X=INT[1,2,3,4]", "X@1/2=INT"):
+        with pytest.raises(TagDBError, match="bad tag definition"):
+            parse_tag_definition(bad, default_type="INT")
+    for bad in ("X=FOO", "X=INT[99999999]"):
+        with pytest.raises(TagDBError, match="X"):
+            build_controller([bad])
+    with pytest.raises(TagDBError, match="already exists"):
+        build_controller(["A=INT", "a=DINT"])
 
 
 def test_addresses_delays_and_route_paths():

@@ -369,10 +369,12 @@ def test_unreadable_json(tmp_path):
 @pytest.mark.parametrize(
     ("spec", "expected"),
     [
-        ("SCADA=INT[1000]", ("SCADA", "INT", (1000,))),
-        ("Motors = Motor[3]", ("Motors", "Motor", (3,))),
-        ("grid=DINT[2,3]", ("grid", "DINT", (2, 3))),
-        ("text=STRING", ("text", "STRING", ())),
+        ("SCADA=INT[1000]", ("SCADA", "INT", (1000,), None, None)),
+        ("Motors = Motor[3]", ("Motors", "Motor", (3,), None, None)),
+        ("grid=DINT[2,3]", ("grid", "DINT", (2, 3), None, None)),
+        ("text=STRING", ("text", "STRING", (), None, None)),
+        ("Program:Main.x=REAL", ("x", "REAL", (), None, "Main")),
+        ("t@0x04/100/3=DINT[0x10]", ("t", "DINT", (16,), (4, 100, 3), None)),
     ],
 )
 def test_parse_tag_definition(spec, expected):

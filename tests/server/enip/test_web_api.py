@@ -21,7 +21,6 @@ from cpppo.server.enip.control import Delay, ServerControl
 from cpppo.server.enip.logix import Controller
 from cpppo.server.enip.main import build_controller
 from cpppo.server.enip.server import EnipServer
-from cpppo.server.enip.tagspec import parse_tags
 from cpppo.server.enip.web import make_app, wants_html
 
 pylogix = pytest.importorskip("pylogix")
@@ -60,7 +59,7 @@ class Sim:
 
 
 async def _start(aiohttp_client, tags=TAGS, token=None, attribute_class=Attribute, **control):
-    controller = build_controller(parse_tags(list(tags)), attribute_class=attribute_class)
+    controller = build_controller(list(tags), attribute_class=attribute_class)
     server_control = ServerControl(**control)
     enip = EnipServer(controller, ("127.0.0.1", 0), control=server_control, udp=False)
     await enip.start()

@@ -5,6 +5,11 @@ class, so ``isinstance(attr.parser, REAL)`` works). Fixed-size types are kept pa
 ``bytearray`` (the wire image), so the simulator's tag services copy bytes without decoding;
 variable-size types (SSTRING, CIP STRING) are kept as a list of Python strings.
 
+An Attribute may instead present a tag of the controller's tag database (``tag=`` or
+:meth:`Attribute.bind`): its values then live in the tag's memory, the database's single store,
+and item access reads and writes that memory (for an atomic type the packed bytes are that memory
+itself). Only CIP object attributes (Identity, TCP/IP, ...) keep values of their own.
+
 Item access (``attr[i]``, ``attr[i:j]``, ``attr[i] = v``, ``attr[i:j] = [..]``) decodes/encodes
 values. A subclass that overrides ``__getitem__`` or ``__setitem__`` (spec 2.1.3) sees every tag
 read and write: the simulator then accesses the tag only through items, off the event loop
@@ -43,7 +48,9 @@ class Attribute:
     the element count when ``dims`` is not given; otherwise the attribute is a scalar).
     ``dims=()`` makes a scalar whatever the default (a composite value such as a path).
     ``error`` is a CIP general status forced onto every successful access (the web API's
-    ``tags/<name>/error``); ``mask`` is kept for compatibility.
+    ``tags/<name>/error``); ``mask`` is kept for compatibility. ``tag``: a tag database
+    :class:`~.logix_types.Tag` whose memory holds the values (``default`` and ``dims`` are then
+    the tag's own).
     """
 
     #: None: blocking when a subclass overrides __getitem__/__setitem__; True/False to force.
@@ -66,12 +73,19 @@ class Attribute:
         error: int = 0x00,
         mask: int = 0,
         dims: Sequence[int] | None = None,
+        *,
+        tag: Any = None,
     ) -> None:
         self.name = name
         self.parser: CipType = type_cls() if isinstance(type_cls, type) else type_cls
         self.error = error
         self.mask = mask
         self._lock = threading.RLock()
+        self._tag: Any = None
+        if tag is not None:
+            self.size: int | None = self.parser.size
+            self.bind(tag)
+            return
         initial: list[Any] | None = None
         sequence = isinstance(default, (list, tuple))
         if dims is None:
@@ -89,7 +103,7 @@ class Attribute:
         if initial is None:
             initial = [default] * self.elements
         size = self.parser.size
-        self.size: int | None = size
+        self.size = size
         self._data: bytearray | None = None
         self._values: list[Any] | None = None
         if size:
@@ -97,6 +111,32 @@ class Attribute:
         else:
             self.parser.encode(initial)  # validates
             self._values = list(initial)
+
+    def bind(self, tag: Any) -> None:
+        """Keep this attribute's values in ``tag``'s memory from now on (its own are dropped).
+
+        ``tag`` is a tag database Tag; its element count and dimensions become this
+        attribute's (a BOOL array presents its BOOLs).
+        """
+        with self._lock:
+            self._tag = tag
+            self.dims = tuple(tag.dims)
+            self.elements = tag.elements
+            self._values = None
+            # An atomic type's packed bytes are the tag's memory itself: share the bytearray.
+            storage = tag.storage_type
+            shared = (
+                not storage.is_struct
+                and not storage.variable
+                and tag.bools is None
+                and storage.size == self.parser.size
+            )
+            self._data = tag.data if shared else None
+
+    @property
+    def tag(self) -> Any:
+        """The tag database Tag this attribute presents (None for a CIP object attribute)."""
+        return self._tag
 
     # ---- introspection -------------------------------------------------------------------
     @property
@@ -183,6 +223,8 @@ class Attribute:
 
     # ---- the fast path (used by the simulator for classes without custom access) ----------
     def _get_values(self, start: int, count: int) -> list[Any]:
+        if self._data is None and self._tag is not None:
+            return self._tag.get_elements(start, count)  # type: ignore[no-any-return]
         if self._data is not None:
             size = self.size or 0
             return self.parser.decode(memoryview(self._data)[start * size : (start + count) * size])
@@ -190,6 +232,9 @@ class Attribute:
         return self._values[start : start + count]
 
     def _set_values(self, start: int, values: list[Any]) -> None:
+        if self._data is None and self._tag is not None:
+            self._tag.set_elements(start, values)
+            return
         encoded = self.parser.encode(values)
         if self._data is not None:
             size = self.size or 0
@@ -204,8 +249,7 @@ class Attribute:
             if self._data is not None:
                 size = self.size or 0
                 return bytes(self._data[start * size : (start + count) * size])
-            assert self._values is not None
-            return self.parser.encode(self._values[start : start + count])
+            return self.parser.encode(self._get_values(start, count))
 
     def write_bytes(self, start: int, count: int, data: bytes | memoryview) -> None:
         """Store the wire image ``data`` of ``count`` elements at ``start`` (fixed-size types)."""
@@ -214,8 +258,7 @@ class Attribute:
                 size = self.size or 0
                 self._data[start * size : (start + count) * size] = data
             else:
-                assert self._values is not None
-                self._values[start : start + count] = self.parser.decode(data, count)
+                self._set_values(start, list(self.parser.decode(data, count)))
 
     def read_raw(self, offset: int, length: int) -> bytes:
         """``length`` bytes of the wire image from byte ``offset`` (fixed-size types only)."""

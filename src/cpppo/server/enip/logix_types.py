@@ -19,6 +19,11 @@ Public API
         ATOMIC_TYPES                     read-only {NAME: Atomic}: BOOL SINT INT DINT LINT USINT
                                          UINT UDINT ULINT REAL LREAL WORD DWORD LWORD.
         ATOMIC_BY_CODE                   read-only {code: Atomic}.
+        CipString, CIP_STRING_TYPES      SSTRING (255 characters) and CIP_STRING (1022) for
+                                         simulator tags: a fixed slot of memory per element,
+                                         a variable length on the wire (``.variable`` True;
+                                         ``wire_encode(buf, offset, count)``,
+                                         ``wire_split(data, count)``); not structure members.
     Structures and layout
         LayoutRules(align8=False)        Logix memory rules; ``LayoutRules.for_revision(major)``:
                                          up to v26 every type sits on a 4-byte boundary at most;
@@ -68,7 +73,11 @@ Public API
                                          list (row-major) for arrays, bools for BOOL arrays.
     Tags and access paths
         Tag(name, data_type, dims=(), *, program=None, data=None, external_access="Read/Write",
-            constant=False, instance_id=None)      a base tag owning its memory (``.data``)
+            constant=False, instance_id=None, packed_bools=True)
+                                         a base tag owning its memory (``.data``);
+                                         ``.elements``, ``.get_elements(start, count)``,
+                                         ``.set_elements(start, values)`` (a BOOL array's BOOLs);
+                                         ``.attribute`` (set by a simulator)
         AliasTag(name, alias_for, *, program=None, ...)  a tag that names another tag's data
         Location                         what a path resolves to: ``.tag`` (owner of the memory)
                                          ``.offset .data_type .dims .count .bit .bools .name``;
@@ -81,6 +90,10 @@ Public API
                                          into a BOOL array (it counts DWORDs, as pycomm3 and pylogix
                                          send it); ``"bit"`` the Logix name meaning (``B[33]`` is
                                          bit 1 of DWORD 1).
+        linear_index(indices, dims) -> int
+    Codec views
+        codec_for(data_type)             the codec element type of its wire values (an
+                                         ``Attribute.parser``): codec class, or StructCodec.
 """
 
 from __future__ import annotations
@@ -98,16 +111,19 @@ from .codec import types as cip
 __all__ = [
     "ATOMIC_BY_CODE",
     "ATOMIC_TYPES",
+    "CIP_STRING_TYPES",
     "MAX_DATA_SIZE",
     "PREDEFINED",
     "AliasTag",
     "Atomic",
+    "CipString",
     "DecodedTemplate",
     "LayoutError",
     "LayoutRules",
     "Location",
     "Member",
     "MemberDef",
+    "StructCodec",
     "Structure",
     "SymbolType",
     "Tag",
@@ -115,6 +131,7 @@ __all__ = [
     "TagValueError",
     "TemplateAttributes",
     "UnknownTypeError",
+    "codec_for",
     "decode_symbol_type",
     "decode_template",
     "decode_value",
@@ -122,6 +139,7 @@ __all__ = [
     "encode_template_attribute_list",
     "encode_value",
     "layout_structure",
+    "linear_index",
     "parse_path",
     "resolve_path",
     "string_type",
@@ -210,6 +228,7 @@ class Atomic:
     """An atomic Logix data type, backed by the codec's CIP type class ``cip``."""
 
     is_struct = False
+    variable = False
     __slots__ = (
         "_one",
         "cip",
@@ -329,6 +348,118 @@ _BOOL = ATOMIC_TYPES["BOOL"]
 _SINT = ATOMIC_TYPES["SINT"]
 _DINT = ATOMIC_TYPES["DINT"]
 _DWORD = ATOMIC_TYPES["DWORD"]
+
+
+class CipString:
+    """A CIP string type a simulator tag may hold: SSTRING 0xDA or CIP STRING 0xD0 (not a Logix
+    type; the original cpppo's command line offers SSTRING tags).
+
+    Each element is kept in a fixed slot of memory (its length prefix, then ``capacity`` bytes),
+    so a tag's value lives in its memory like any other tag's; on the wire an element is only its
+    length prefix and its characters (:meth:`wire_encode` / :meth:`wire_decode`).
+    """
+
+    is_struct = False
+    is_bool = False
+    is_float = False
+    is_integer = False
+    has_8byte = False
+    #: The wire image is not the memory image (elements have a variable length on the wire).
+    variable = True
+    min = None
+    max = None
+    radix = "ASCII"
+
+    def __init__(self, name: str, cip_type: type[cip.CipType], prefix: str, capacity: int) -> None:
+        self.name = name
+        self.cip = cip_type
+        self.code: int = cip_type.code
+        self._prefix = struct.Struct("<" + prefix)
+        self.capacity = capacity
+        self.size: int = self._prefix.size + capacity
+
+    def __repr__(self) -> str:
+        return f"<CipString {self.name}[{self.capacity}]>"
+
+    def alignment(self, rules: LayoutRules) -> int:
+        """Byte alignment (a CIP string cannot be a structure member; see layout_structure)."""
+        return 1
+
+    def check(self, value: Any, where: str) -> bytes:
+        """The ISO-8859-1 bytes of ``value``, or TagValueError naming ``where``."""
+        raw = value if isinstance(value, (bytes, bytearray)) else None
+        if raw is None:
+            if not isinstance(value, str):
+                raise TagValueError(f"{where}: {value!r} is not a string for {self.name}")
+            raw = _latin1(value, where)
+        if len(raw) > self.capacity:
+            raise TagValueError(
+                f"{where}: {len(raw)} characters do not fit {self.name} (at most {self.capacity})"
+            )
+        return bytes(raw)
+
+    def decode(self, buf: Any, offset: int = 0) -> str:
+        """Decode the element in the slot at ``offset``."""
+        length = min(self._prefix.unpack_from(buf, offset)[0], self.capacity)
+        start = offset + self._prefix.size
+        return bytes(buf[start : start + length]).decode("iso-8859-1")
+
+    def encode_into(self, buf: bytearray, offset: int, value: Any, where: str = "") -> None:
+        """Store one element in the slot at ``offset``."""
+        raw = self.check(value, where or self.name)
+        self._prefix.pack_into(buf, offset, len(raw))
+        start = offset + self._prefix.size
+        buf[start : start + self.capacity] = raw.ljust(self.capacity, b"\0")
+
+    def decode_array(self, buf: Any, offset: int, count: int) -> list:
+        """Decode ``count`` consecutive slots."""
+        return [self.decode(buf, offset + i * self.size) for i in range(count)]
+
+    def encode_array_into(self, buf: bytearray, offset: int, values: Sequence, where: str) -> None:
+        """Store consecutive elements."""
+        for i, value in enumerate(values):
+            self.encode_into(buf, offset + i * self.size, value, f"{where}[{i}]")
+
+    def wire_encode(self, buf: Any, offset: int, count: int) -> bytes:
+        """The wire image of ``count`` elements from the slot at ``offset``."""
+        out = bytearray()
+        head = self._prefix.size
+        for i in range(count):
+            at = offset + i * self.size
+            length = min(self._prefix.unpack_from(buf, at)[0], self.capacity)
+            out += buf[at : at + head + length]
+        return bytes(out)
+
+    def wire_decode(self, data: Any, count: int) -> list[str]:
+        """``count`` elements from their wire image (TagValueError when it runs short)."""
+        return self.wire_split(data, count)[0]
+
+    def wire_split(self, data: Any, count: int | None = None) -> tuple[list[str], int]:
+        """Decode up to ``count`` (all when None) whole elements; return them and the bytes used."""
+        values: list[str] = []
+        at, head, end = 0, self._prefix.size, len(data)
+        while (count is None or len(values) < count) and at < end:
+            if at + head > end:
+                break
+            length = self._prefix.unpack_from(data, at)[0]
+            if at + head + length > end:
+                break
+            if length > self.capacity:
+                raise TagValueError(f"{self.name}: {length} characters exceed {self.capacity}")
+            values.append(bytes(data[at + head : at + head + length]).decode("iso-8859-1"))
+            at += head + length
+        if count is not None and len(values) < count:
+            raise TagValueError(f"{self.name}: {len(values)} of {count} elements in the data")
+        return values, at
+
+
+#: The CIP string types of simulator tags (``TEXT=SSTRING[100]``), by name.
+CIP_STRING_TYPES: Mapping[str, CipString] = MappingProxyType(
+    {
+        "SSTRING": CipString("SSTRING", cip.SSTRING, "B", 255),
+        "CIP_STRING": CipString("CIP_STRING", cip.STRING, "H", 1022),
+    }
+)
 
 # ---------------------------------------------------------------------------------------------
 # Layout
@@ -500,6 +631,8 @@ def layout_structure(
             found = _lookup_type(types, d.type)
             if found is None:
                 raise UnknownTypeError(f"{where}: unknown data type {d.type!r}", d.type)
+            if found.variable:
+                raise LayoutError(f"{where}: a {found.name} cannot be a structure member")
             mtype = found
         offset = _roundup(offset, mtype.alignment(rules))
         radix = d.radix or ("NullType" if mtype.is_struct else mtype.radix)
@@ -551,6 +684,7 @@ class Structure:
     """A laid-out structure (UDT, string type, predefined or add-on-instruction type)."""
 
     is_struct = True
+    variable = False
     is_bool = False
     is_float = False
     is_integer = False
@@ -665,7 +799,7 @@ def _latin1(value: str, where: str) -> bytes:
         raise TagValueError(f"{where}: {value!r} is not ISO-8859-1 text") from None
 
 
-DataType = Atomic | Structure
+DataType = Atomic | Structure | CipString
 
 
 def _decode_member(m: Member, buf: Any, base: int) -> Any:
@@ -749,17 +883,24 @@ def _elements(dims: Sequence[int]) -> int:
     return math.prod(dims) if dims else 1
 
 
-def _storage(data_type: DataType, dims: Sequence[int]) -> tuple[DataType, int, int | None]:
-    """(element type, element count, number of BOOLs or None) of a tag's memory."""
-    if data_type is _BOOL and dims:
+def _storage(
+    data_type: DataType, dims: Sequence[int], packed: bool = True
+) -> tuple[DataType, int, int | None]:
+    """(element type, element count, number of BOOLs or None) of a tag's memory.
+
+    ``packed`` False keeps a BOOL array one byte per BOOL (a cpppo command-line ``BOOL[n]``).
+    """
+    if data_type is _BOOL and dims and packed:
         words = -(-_elements(dims) // 32)
         return _DWORD, words, words * 32
     return data_type, _elements(dims), None
 
 
-def encode_value(data_type: DataType, value: Any, dims: Sequence[int] = ()) -> bytes:
+def encode_value(
+    data_type: DataType, value: Any, dims: Sequence[int] = (), *, packed: bool = True
+) -> bytes:
     """Encode a Python value as the memory image of a tag of ``data_type[dims]``."""
-    etype, count, bools = _storage(data_type, dims)
+    etype, count, bools = _storage(data_type, dims, packed)
     buf = bytearray(etype.size * count)
     where = data_type.name
     if bools is not None:
@@ -771,9 +912,11 @@ def encode_value(data_type: DataType, value: Any, dims: Sequence[int] = ()) -> b
     return bytes(buf)
 
 
-def decode_value(data_type: DataType, buf: Any, dims: Sequence[int] = (), offset: int = 0) -> Any:
+def decode_value(
+    data_type: DataType, buf: Any, dims: Sequence[int] = (), offset: int = 0, *, packed: bool = True
+) -> Any:
     """Decode the memory image of a tag of ``data_type[dims]`` (see the module docstring)."""
-    etype, count, bools = _storage(data_type, dims)
+    etype, count, bools = _storage(data_type, dims, packed)
     if bools is not None:
         return _bits_of(buf, offset, bools)
     if dims:
@@ -1054,7 +1197,10 @@ class Tag:
     """A base tag: a name, a data type, up to 3 dimensions and the memory holding its value.
 
     A BOOL array is stored as DWORDs (its length is rounded up to a multiple of 32, as Studio
-    5000 does). ``data`` is the tag's memory image (a bytearray), ``value`` its Python value.
+    5000 does), unless ``packed_bools`` is False: then it is one byte per BOOL, as the original
+    cpppo's command-line ``BOOL[n]`` tags are. ``data`` is the tag's memory image (a bytearray,
+    the only copy of its value), ``value`` its Python value. ``attribute`` is the
+    :class:`~.attribute.Attribute` a simulator presents the tag through (None outside one).
     """
 
     is_alias = False
@@ -1071,13 +1217,15 @@ class Tag:
         constant: bool = False,
         instance_id: int | None = None,
         description: str | None = None,
+        packed_bools: bool = True,
     ) -> None:
         dims = tuple(int(d) for d in dims if d)
         if len(dims) > 3:
             raise ValueError(f"tag {name}: at most 3 dimensions, not {len(dims)}")
         if any(d < 0 for d in dims):
             raise ValueError(f"tag {name}: negative dimension in {dims}")
-        if data_type is _BOOL and dims:
+        self.packed_bools = packed_bools = packed_bools or data_type is not _BOOL or not dims
+        if data_type is _BOOL and dims and packed_bools:
             if len(dims) != 1:
                 raise ValueError(f"tag {name}: a BOOL array has one dimension")
             dims = (-(-dims[0] // 32) * 32,)
@@ -1090,7 +1238,8 @@ class Tag:
         self.constant = constant
         self.instance_id = instance_id
         self.description = description
-        self.storage_type, self.storage_count, self.bools = _storage(data_type, dims)
+        self.attribute: Any = None
+        self.storage_type, self.storage_count, self.bools = _storage(data_type, dims, packed_bools)
         size = self.storage_type.size * self.storage_count
         if size > MAX_DATA_SIZE:
             raise ValueError(f"tag {name}: {size} bytes exceed the {MAX_DATA_SIZE} limit")
@@ -1146,11 +1295,45 @@ class Tag:
     @property
     def value(self) -> Any:
         """The Python value of the whole tag (setting it replaces the whole memory image)."""
-        return decode_value(self.data_type, self.data, self.dims)
+        return decode_value(self.data_type, self.data, self.dims, packed=self.packed_bools)
 
     @value.setter
     def value(self, value: Any) -> None:
-        self.data[:] = encode_value(self.data_type, value, self.dims)
+        self.data[:] = encode_value(self.data_type, value, self.dims, packed=self.packed_bools)
+
+    # -- elements: the tag as a flat sequence of values (what an Attribute presents) -----------
+
+    @property
+    def elements(self) -> int:
+        """The number of values: BOOLs of a BOOL array, else elements of the memory."""
+        return self.bools if self.bools is not None else self.storage_count
+
+    def get_elements(self, start: int, count: int) -> list:
+        """Values ``start .. start+count`` (row-major; bools for a BOOL array)."""
+        if not 0 <= start <= start + count <= self.elements:
+            raise TagPathError(f"{self.qualified_name}: elements {start}+{count} outside", 0x05)
+        if self.bools is not None:
+            raw = int.from_bytes(self.data, "little") >> start
+            return [bool(raw >> i & 1) for i in range(count)]
+        dtype = self.storage_type
+        return _decode_elements(dtype, self.data, start * dtype.size, count)
+
+    def set_elements(self, start: int, values: Sequence) -> None:
+        """Store ``values`` from element ``start`` on (TagValueError if one does not fit)."""
+        values = list(values)
+        if not 0 <= start <= start + len(values) <= self.elements:
+            raise TagPathError(
+                f"{self.qualified_name}: elements {start}+{len(values)} outside", 0x05
+            )
+        where = self.qualified_name
+        if self.bools is not None:
+            raw = int.from_bytes(self.data, "little")
+            for i, item in enumerate(values, start):
+                raw = raw | 1 << i if _BOOL.check(item, f"{where}[{i}]") else raw & ~(1 << i)
+            self.data[:] = raw.to_bytes(len(self.data), "little")
+            return
+        dtype = self.storage_type
+        _encode_elements(dtype, self.data, start * dtype.size, len(values), values, where)
 
 
 class AliasTag:
@@ -1529,3 +1712,72 @@ def resolve_path(
         else:
             raise TagPathError(f"{loc.name}: unknown path segment {seg!r}")
     return loc
+
+
+def linear_index(indices: Sequence[int], dims: Sequence[int]) -> int:
+    """Row-major linear index of ``indices`` (one per dimension) within ``dims``.
+
+    Raises IndexError when the number of indices is wrong or one is outside its dimension.
+    """
+    if len(indices) != len(dims):
+        raise IndexError(f"{len(dims)} indices needed, {len(indices)} given")
+    index = 0
+    for value, dim in zip(indices, dims):
+        if not 0 <= value < dim:
+            raise IndexError(value)
+        index = index * dim + value
+    return index
+
+
+# ---------------------------------------------------------------------------------------------
+# Codec views: a data type as the codec's element interface (``Attribute.parser``)
+
+
+class StructCodec:
+    """A structure with the codec type interface (``name code size encode decode``): values
+    are dicts of its visible members, encoded as its memory image."""
+
+    min = None
+    max = None
+    fmt = None
+
+    def __init__(self, structure: Structure) -> None:
+        self.structure = structure
+        self.name = structure.name
+        self.size = structure.size
+        self.code = cip.STRUCT_CODE
+        self.handle = structure.handle
+
+    def __repr__(self) -> str:
+        return f"StructCodec({self.name})"
+
+    def encode(self, values: Any) -> bytes:
+        """The memory image of a sequence of values (members a dict leaves out are zero)."""
+        items = list(values) if isinstance(values, (list, tuple)) else [values]
+        buf = bytearray(self.size * len(items))
+        for i, item in enumerate(items):
+            self.structure.encode_into(buf, i * self.size, item, f"{self.name}[{i}]")
+        return bytes(buf)
+
+    def decode(self, buf: Any, count: int | None = None) -> list:
+        """``count`` values from a memory image (all of it when None)."""
+        if count is None:
+            count = len(buf) // self.size
+        if len(buf) < count * self.size:
+            raise TagValueError(f"{self.name}: {len(buf)} bytes for {count} elements")
+        return [self.structure.decode(buf, i * self.size) for i in range(count)]
+
+
+def codec_for(data_type: DataType) -> Any:
+    """The codec element type of ``data_type`` values on the wire: an atomic type's and a CIP
+    string's codec class, the codec's Logix string class for the string family, else a
+    :class:`StructCodec`."""
+    if not isinstance(data_type, Structure):
+        return data_type.cip
+    if data_type.string_capacity is not None and data_type.handle is not None:
+        if data_type.handle == cip.STRING_HANDLE and data_type.string_capacity == 82:
+            return cip.LOGIX_STRING
+        codec = cip.logix_string_type(data_type.name, data_type.string_capacity, data_type.handle)
+        if codec.size == data_type.size:
+            return codec
+    return StructCodec(data_type)

@@ -1,7 +1,8 @@
 """``python -m cpppo.server.enip`` / ``enip_server``: run a simulated ControlLogix (spec 2.1.1).
 
 ``main(argv=None, attribute_class=Attribute, server=None, ...)`` parses the command line, loads
-``cpppo.cfg``, builds a :class:`~.logix.Controller` with the tags given (or a demo set), and
+``cpppo.cfg`` and any tag database (``--l5x`` Studio 5000 export, ``--tag-db`` JSON), builds a
+:class:`~.logix.Controller` with those tags and the ones given (or a demo set), and
 serves it until stopped -- by SIGINT/SIGTERM, or by ``control.done = True`` from another thread
 -- then returns the exit status (0; 1 when the address cannot be bound; 2 for a bad argument).
 It runs in any thread (signal handlers are installed only in the main thread).
@@ -22,14 +23,21 @@ from typing import Any, NoReturn
 
 from ...misc import NORMAL, log_setup
 from .attribute import Attribute
-from .codec.types import LOGIX_STRING, SSTRING, STRING
 from .config import ConfigError, load_config, loads_json, normalize_key
 from .control import Delay, ServerControl, parse_delay
+from .l5x import load_l5x
 from .logix import Controller
 from .server import DEFAULT_PORT, EnipServer, parse_address, run
-from .tagspec import TagSpec, TagSpecError, parse_tags
+from .tagdb import TagDB, TagDBError, TagDefinition, parse_tag_definition
 
-__all__ = ["DEMO_TAGS", "build_controller", "main", "make_parser", "parse_route_path"]
+__all__ = [
+    "DEMO_TAGS",
+    "build_controller",
+    "load_tag_database",
+    "main",
+    "make_parser",
+    "parse_route_path",
+]
 
 log = logging.getLogger("enip.srv")
 
@@ -106,7 +114,21 @@ def make_parser(prog: str = "enip_server") -> argparse.ArgumentParser:
     parser.add_argument(
         "-A", "--address-output", action="store_true", help="print the bound host:port"
     )
-    parser.add_argument("tags", nargs="*", help="TAG=TYPE[n] (eg. SCADA=INT[1000])")
+    parser.add_argument(
+        "--l5x", metavar="FILE", help="serve the types and tags of a Studio 5000 L5X export"
+    )
+    parser.add_argument(
+        "--tag-db", metavar="FILE", help="serve the types and tags of a JSON tag database"
+    )
+    parser.add_argument(
+        "--revision",
+        metavar="MAJOR[.MINOR]",
+        help="Identity revision (default 20.11, or the tag database's; >= 21: pycomm3 addresses"
+        " tags by instance id)",
+    )
+    parser.add_argument(
+        "tags", nargs="*", help="TAG=TYPE[n] (eg. SCADA=INT[1000], Motors=MotorUDT[4])"
+    )
     return parser
 
 
@@ -158,11 +180,22 @@ def _int(value: str, key: str) -> int:
         raise ConfigError(f"{key} = {value!r} is not an integer") from None
 
 
+#: The default Identity's minor revision (20.11), kept with a tag database's major revision.
+_DEFAULT_MINOR = 11
+
+
 def _revision(value: str) -> int:
+    """``MAJOR.MINOR`` (or one number: major | minor << 8) as the Identity's product revision."""
     text = value.strip()
     if "." in text:
         major, _, minor = text.partition(".")
-        return int(major) | int(minor) << 8
+        try:
+            number = int(major) | int(minor) << 8
+        except ValueError:
+            raise ConfigError(f"revision {value!r} is not MAJOR.MINOR") from None
+        if not (0 < int(major) < 256 and 0 <= int(minor) < 256):
+            raise ConfigError(f"revision {value!r}: major 1..255, minor 0..255")
+        return number
     return _int(text, "Product Revision")
 
 
@@ -192,24 +225,53 @@ def config_values(config: Any) -> tuple[dict[str, Any], dict[str, Any], Any]:
 
 
 def build_controller(
-    tags: Sequence[TagSpec],
+    tags: Sequence[str | TagDefinition],
     identity: dict[str, Any] | None = None,
     tcpip: dict[str, Any] | None = None,
     route_path: Any = None,
     attribute_class: type[Attribute] = Attribute,
+    db: TagDB | None = None,
 ) -> Controller:
-    """A Controller serving ``tags`` (parsed tag specifications)."""
-    controller = Controller(identity, tcpip, route_path, attribute_class=attribute_class)
-    for spec in tags:
-        default = "" if spec.type in (SSTRING, STRING, LOGIX_STRING) else 0
-        controller.add_tag(spec.name, spec.type, spec.dims, default, address=spec.address)
+    """A Controller serving the tag database ``db`` (or a new one) plus ``tags``: definitions
+    like ``SCADA=INT[1000]`` or ``Motors=Motor[4]`` (a type of ``db``), as text or parsed.
+
+    Raises TagDBError (a ValueError) for a bad definition, an unknown type or a duplicate name.
+    """
+    controller = Controller(identity, tcpip, route_path, attribute_class=attribute_class, tags=db)
+    for tag in tags:
+        spec = (
+            tag if isinstance(tag, TagDefinition) else parse_tag_definition(tag, default_type="INT")
+        )
+        try:
+            controller.add_tag(
+                spec.name, spec.type_name, spec.dims, address=spec.address, program=spec.program
+            )
+        except KeyError as exc:
+            raise TagDBError(f"tag {spec.name!r}: {exc.args[0]}") from None
     return controller
+
+
+def load_tag_database(l5x: str | None = None, json_path: str | None = None) -> TagDB | None:
+    """The tag database of an L5X export or a JSON file (None for neither); each type or tag
+    the simulator does not model is logged as a warning. Raises L5XError or TagDBError."""
+    if l5x and json_path:
+        raise TagDBError("use one of --l5x and --tag-db")
+    if l5x:
+        result = load_l5x(l5x)
+        log.log(NORMAL, "Loaded %s: %r, %d warnings", l5x, result.db, len(result.warnings))
+        return result.db
+    if json_path:
+        db = TagDB.load_json(json_path)
+        log.log(NORMAL, "Loaded %s: %r", json_path, db)
+        return db
+    return None
 
 
 def _printer(tag: Any, index: int, values: list, kind: str) -> None:
     last = index + max(len(values), 1) - 1
     arrow = "<=" if kind == "write" else "=="
-    print(f"{tag.name:>15}[{index:5d}-{last:<5d}] {arrow} {values!r}", flush=True)
+    name = getattr(tag, "qualified_name", None) or tag.name  # a Location's name is its path
+    print(f"{name:>15}[{index:5d}-{last:<5d}] {arrow} {values!r}", flush=True)
 
 
 def _control_of(server: Any) -> ServerControl:
@@ -251,12 +313,13 @@ def main(
         if args.web and importlib.util.find_spec("aiohttp") is None:
             raise ValueError("--web needs aiohttp: pip install 'cpppo[web]'")
         route_arg = parse_route_path(args.route_path) if args.route_path is not None else ...
-        specs = parse_tags(args.tags)
+        specs = [parse_tag_definition(tag, default_type="INT") for tag in args.tags]
+        revision = _revision(args.revision) if args.revision is not None else None
         if args.size is not None and not 24 <= args.size <= 0xFFFF:
             raise ValueError(f"--size {args.size} must be 24..65535")
         if args.no_tcp and args.no_udp:
             raise ValueError("--no-tcp and --no-udp leave nothing to serve")
-    except (ValueError, TagSpecError, TypeError) as exc:
+    except (ValueError, TypeError) as exc:
         print(f"{parser.prog}: error: {exc}", file=sys.stderr)
         return 2
 
@@ -281,10 +344,19 @@ def main(
     else:
         route_path = None
 
-    if not specs:
-        specs = parse_tags(list(DEMO_TAGS))
-        log.warning("No tags given; serving the demo tags: %s", " ".join(DEMO_TAGS))
-    controller = build_controller(specs, identity, tcpip, route_path, attribute_class)
+    try:
+        db = load_tag_database(args.l5x, args.tag_db)
+        if revision is not None:
+            identity["product revision"] = revision
+        elif db is not None and "product revision" not in identity:
+            identity["product revision"] = db.revision | _DEFAULT_MINOR << 8
+        if not specs and db is None:
+            specs = [parse_tag_definition(tag) for tag in DEMO_TAGS]
+            log.warning("No tags given; serving the demo tags: %s", " ".join(DEMO_TAGS))
+        controller = build_controller(specs, identity, tcpip, route_path, attribute_class, db)
+    except (ValueError, OSError) as exc:  # L5XError, TagDBError: a bad file or tag; nothing runs
+        print(f"{parser.prog}: error: {exc}", file=sys.stderr)
+        return 2
     if setup is not None:
         setup(controller)
     if args.printing:

@@ -53,8 +53,12 @@ Public API
     AttributeNotSupported(LookupError)           ``.status`` 0x14
     TagDBError(ValueError)                       duplicate names, bad definitions, bad files
     member_defs(structure) -> list[MemberDef]    the explicit declaration of a laid-out structure
-    parse_tag_definition(spec) -> (name, type_name, dims)    "Name=TYPE", "Name=UDT[5]",
-                                                             "Name=DINT[2,3]"
+    parse_tag_definition(spec, *, default_type=None) -> TagDefinition(name, type_name, dims,
+                                                 address, program)
+                                                 "Name=TYPE", "Name=UDT[5]", "Name=DINT[2,3]",
+                                                 "Program:P.Name=REAL", "Name@4/100/3=DINT[4]",
+                                                 and "Name" alone with a default type (the
+                                                 simulator's command line: INT)
 """
 
 from __future__ import annotations
@@ -63,13 +67,14 @@ import bisect
 import json
 import re
 import struct
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from .logix_types import (
     ATOMIC_TYPES,
+    CIP_STRING_TYPES,
     PREDEFINED,
     AliasTag,
     AnyTag,
@@ -99,6 +104,7 @@ __all__ = [
     "SymbolEntry",
     "TagDB",
     "TagDBError",
+    "TagDefinition",
     "Template",
     "member_defs",
     "parse_tag_definition",
@@ -229,25 +235,58 @@ def member_defs(s: Structure) -> list[MemberDef]:
 
 
 _SPEC = re.compile(
-    r"^\s*([A-Za-z_][A-Za-z0-9_:]*)\s*=\s*([A-Za-z_][A-Za-z0-9_:]*)\s*(?:\[([^\]]*)\])?\s*$"
+    r"""^\s*(?:[Pp][Rr][Oo][Gg][Rr][Aa][Mm]:(?P<program>[A-Za-z_][A-Za-z0-9_]*)\.)?
+        (?P<name>[A-Za-z_][A-Za-z0-9_]*)
+        (?:@(?P<address>[^=\s]*))?
+        \s*(?:=\s*(?P<type>[A-Za-z_][A-Za-z0-9_:]*)?\s*(?:\[(?P<dims>[^\]]*)\])?)?\s*$""",
+    re.VERBOSE,
 )
 
 
-def parse_tag_definition(spec: str) -> tuple[str, str, tuple[int, ...]]:
-    """Parse ``Name=TYPE``, ``Name=TYPE[n]`` or ``Name=TYPE[a,b,c]`` (TYPE atomic or a UDT)."""
-    m = _SPEC.match(spec)
-    if m is None:
-        raise TagDBError(f"bad tag definition {spec!r}: expected Name=TYPE[dims]")
-    name, type_name, dims_text = m.groups()
+class TagDefinition(NamedTuple):
+    """A parsed tag definition: name, type name, dimensions, CIP address, program (or None)."""
+
+    name: str
+    type_name: str
     dims: tuple[int, ...] = ()
-    if dims_text is not None:
-        try:
-            dims = tuple(int(d) for d in dims_text.split(","))
-        except ValueError:
-            raise TagDBError(f"bad tag definition {spec!r}: dimensions must be integers") from None
+    address: tuple[int, int, int] | None = None
+    program: str | None = None
+
+
+def _spec_number(text: str, what: str, spec: str) -> int:
+    try:
+        return int(text.strip(), 10 if text.strip().isdigit() else 0)
+    except ValueError:
+        raise TagDBError(f"bad tag definition {spec!r}: {what} {text!r} is not a number") from None
+
+
+def parse_tag_definition(spec: str, *, default_type: str | None = None) -> TagDefinition:
+    """Parse ``[Program:P.]Name[@class/instance/attribute][=TYPE[dims]]``.
+
+    TYPE is an atomic type, SSTRING/CIP_STRING, STRING, or a structure the database defines;
+    dims are 1 to 3 positive numbers (``DINT[2,3]``). Without ``=TYPE`` the type is
+    ``default_type`` (an error when None). ``@class/instance/attribute`` (numbers in any base)
+    also exposes the tag at that CIP address. Raises TagDBError ("bad tag definition ...").
+    """
+    m = _SPEC.match(spec)
+    if m is None or (m.group("type") is None and ("=" in spec or default_type is None)):
+        raise TagDBError(f"bad tag definition {spec!r}: expected Name=TYPE[dims]")
+    dims: tuple[int, ...] = ()
+    if m.group("dims") is not None:
+        dims = tuple(_spec_number(d, "dimension", spec) for d in m.group("dims").split(","))
         if not 1 <= len(dims) <= 3 or any(d < 1 for d in dims):
             raise TagDBError(f"bad tag definition {spec!r}: 1 to 3 positive dimensions")
-    return name, type_name, dims
+    address = None
+    if m.group("address") is not None:
+        parts = m.group("address").split("/")
+        if len(parts) != 3:
+            raise TagDBError(f"bad tag definition {spec!r}: address must be @class/instance/attr")
+        cls, ins, att = (_spec_number(part, "address", spec) for part in parts)
+        if not (1 <= cls <= 0xFFFF and 1 <= ins <= 0xFFFF and 1 <= att <= 0xFFFF):
+            raise TagDBError(f"bad tag definition {spec!r}: class/instance/attribute 1..65535")
+        address = (cls, ins, att)
+    type_name = m.group("type") or str(default_type)
+    return TagDefinition(m.group("name"), type_name, dims, address, m.group("program"))
 
 
 def _fold(name: str | None) -> str | None:
@@ -278,6 +317,10 @@ class TagDB:
         self._addresses: dict[int, int] = {}
         self._pending: list[AliasTag] = []
         self._symbol_cache: dict[str | None, tuple[list[int], list[SymbolEntry]]] = {}
+        #: Incremented whenever tags are added, removed or bound (cached resolutions go stale).
+        self.version = 0
+        #: Called with every base tag added (a simulator gives it its Attribute).
+        self.on_add: Callable[[Tag], None] | None = None
         for s in PREDEFINED.values():
             self.register(s)
 
@@ -289,7 +332,7 @@ class TagDB:
 
     def data_type(self, name: str) -> DataType:
         """The atomic, predefined or registered type called ``name`` (case-insensitive)."""
-        atomic = ATOMIC_TYPES.get(name.upper())
+        atomic = ATOMIC_TYPES.get(name.upper()) or CIP_STRING_TYPES.get(name.upper())
         if atomic is not None:
             return atomic
         try:
@@ -439,10 +482,13 @@ class TagDB:
         tag.instance_id = self._new_id(_fold(program), tag.instance_id, tag.qualified_name)
         scope[tag.name.casefold()] = tag
         self._symbol_cache.clear()
+        self.version += 1
         self._instances[_fold(program)][tag.instance_id] = tag
         size = getattr(tag, "size", 0)
         self._addresses[id(tag)] = self._next_address
         self._next_address += -(-max(size, 4) // 4) * 4
+        if self.on_add is not None and isinstance(tag, Tag):
+            self.on_add(tag)
 
     def add_tag(
         self,
@@ -457,8 +503,13 @@ class TagDB:
         constant: bool = False,
         instance_id: int | None = None,
         description: str | None = None,
+        packed_bools: bool = True,
     ) -> Tag:
-        """Add a base tag (its memory is zero, ``data`` or the encoding of ``value``)."""
+        """Add a base tag (its memory is zero, ``data`` or the encoding of ``value``).
+
+        ``packed_bools`` False keeps a BOOL array one byte per BOOL (the original cpppo's
+        command-line ``BOOL[n]``) instead of Logix's DWORDs.
+        """
         if isinstance(data_type, str):
             data_type = self.data_type(data_type)
         elif isinstance(data_type, Structure):
@@ -467,7 +518,7 @@ class TagDB:
             tag = Tag(
                 name, data_type, dims, program=program, data=data,
                 external_access=external_access, constant=constant, instance_id=instance_id,
-                description=description,
+                description=description, packed_bools=packed_bools,
             )  # fmt: skip
         except ValueError as exc:
             raise TagDBError(str(exc)) from None
@@ -516,6 +567,7 @@ class TagDB:
             self._bind(base, depth + 1)
         alias.target = resolve_path(base, segments[1:])
         self._symbol_cache.clear()
+        self.version += 1
 
     def bind_aliases(self) -> list[str]:
         """Bind pending aliases; remove those whose target does not exist (one warning each)."""
@@ -537,6 +589,51 @@ class TagDB:
         self._instances[key].pop(tag.instance_id, None)  # type: ignore[arg-type]
         self._symbol_cache.clear()
         self._used_ids[key].discard(tag.instance_id)  # type: ignore[arg-type]
+        self.version += 1
+
+    def remove(self, name: str, program: str | None = None) -> AnyTag:
+        """Remove and return a tag (``Program:P.Name`` or ``name`` in ``program``; KeyError if
+        there is none); aliases of a removed base tag go with it."""
+        tag = self._lookup(name, program)
+        self._remove(tag)
+        if isinstance(tag, Tag):
+            for other in self.all_tags():
+                if isinstance(other, AliasTag) and other.target and other.target.tag is tag:
+                    self._remove(other)
+        return tag
+
+    # -- the tag table as a mapping of base tags (what a simulator serves and shows) ------------
+
+    def _lookup(self, name: str, program: str | None = None) -> AnyTag:
+        if program is None and name[:8].lower() == "program:":
+            program, dot, name = name[8:].partition(".")
+            if not dot:
+                raise KeyError(f"no tag {name!r}")
+        return self.tag(name, program)
+
+    def __getitem__(self, name: str) -> Tag:
+        """The base tag ``name`` (``Program:P.Name`` for a program's); KeyError if none."""
+        tag = self._lookup(name)
+        if not isinstance(tag, Tag):
+            raise KeyError(f"{name!r} is an alias")
+        return tag
+
+    def get(self, name: str, default: Any = None) -> Any:
+        """The base tag ``name``, or ``default``."""
+        try:
+            return self[name]
+        except KeyError:
+            return default
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and self.get(name) is not None
+
+    def __iter__(self) -> Iterator[Tag]:
+        """The base tags (those owning memory): the controller scope's, then each program's."""
+        return iter([t for t in self.all_tags() if isinstance(t, Tag)])
+
+    def __len__(self) -> int:
+        return sum(isinstance(t, Tag) for scope in self._scopes.values() for t in scope.values())
 
     def tag(self, name: str, program: str | None = None) -> AnyTag:
         """The tag ``name`` of the controller scope or of ``program`` (KeyError if none)."""
@@ -729,10 +826,13 @@ class TagDB:
                 entry["type"] = tag.data_type.name
                 if tag.dims:
                     entry["dims"] = list(tag.dims)
+                if not tag.packed_bools:
+                    entry["bool_bytes"] = True
                 if tag.constant:
                     entry["constant"] = True
                 entry["value"] = value = tag.value
-                if encode_value(tag.data_type, value, tag.dims) != tag.data:
+                image = encode_value(tag.data_type, value, tag.dims, packed=tag.packed_bools)
+                if image != tag.data:
                     entry["data"] = tag.data.hex()  # hidden bits the value does not show
             tags.append(entry)
         return {
@@ -813,7 +913,8 @@ class TagDB:
                 value = t.get("value") if raw is None else None
                 db.add_tag(
                     t["name"], t["type"], t.get("dims", ()), value=value, data=raw,
-                    constant=bool(t.get("constant", False)), **common,
+                    constant=bool(t.get("constant", False)),
+                    packed_bools=not t.get("bool_bytes", False), **common,
                 )  # fmt: skip
             for warning in db.bind_aliases():
                 raise TagDBError(warning)

@@ -34,7 +34,7 @@ from typing import Any
 
 from .attribute import Attribute
 from .control import ConnectionStats, Delay, ServerControl, parse_delay
-from .tagtable import Tag, linear_index
+from .logix_types import Tag, linear_index
 
 __all__ = [
     "GROUPS",
@@ -449,7 +449,7 @@ class SimulatorApi:
         if group == "server":
             return {"control": _ControlEntity(self.control)}
         if group == "tags":
-            return {tag.name: _TagEntity(tag) for tag in self.controller.tags}
+            return {tag.qualified_name: _TagEntity(tag) for tag in self.controller.tags}
         if group == "connections":
             connections = list(self.control.connections.items())
             return {name: _ConnectionEntity(stats) for name, stats in connections}
