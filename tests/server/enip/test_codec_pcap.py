@@ -17,9 +17,7 @@ import pytest
 from cpppo.server.enip.codec import cip, cpf, encap, epath, types
 from cpppo.server.enip.codec.encap import Command, EncapFramer
 
-CAPTURE = (
-    Path(__file__).parents[3] / ".." / "shared" / "data" / "controllogix-SCADA-read-write.pcapng"
-)
+CAPTURE = Path(__file__).parents[2] / "data" / "controllogix-SCADA-read-write.pcapng"
 ENIP_PORT = 44818
 
 # --- a tiny pcapng reader ---------------------------------------------------------------------

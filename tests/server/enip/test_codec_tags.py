@@ -41,7 +41,7 @@ from cpppo.server.enip.codec.tags import (
     template_definition_words,
 )
 
-ALL_TAGS = Path(__file__).parents[3] / ".." / "shared" / "data" / "pycomm3-all_tags.json"
+ALL_TAGS = Path(__file__).parents[2] / "data" / "pycomm3-all_tags.json"
 
 
 def test_read_tag_and_fragmented():

@@ -17,7 +17,7 @@ from cpppo.server.enip.l5x import L5XError, load_l5x, parse_literal, parse_strin
 from cpppo.server.enip.logix_types import ATOMIC_TYPES
 from cpppo.server.enip.tagdb import TagDB
 
-L5X = Path(__file__).parents[3] / ".." / "shared" / "data" / "pycomm3.L5X"
+L5X = Path(__file__).parents[2] / "data" / "pycomm3.L5X"
 
 
 @pytest.fixture(scope="module")

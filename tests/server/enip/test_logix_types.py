@@ -40,7 +40,7 @@ from cpppo.server.enip.logix_types import (
     template_blob,
 )
 
-L5X = Path(__file__).parents[3] / ".." / "shared" / "data" / "pycomm3.L5X"
+L5X = Path(__file__).parents[2] / "data" / "pycomm3.L5X"
 
 DINT, SINT, INT, LINT, REAL, BOOL, DWORD = (
     ATOMIC_TYPES[n] for n in ("DINT", "SINT", "INT", "LINT", "REAL", "BOOL", "DWORD")

@@ -29,7 +29,7 @@ from cpppo.server.enip.logix_types import (
 )
 from cpppo.server.enip.tagdb import TagDB
 
-DUMP = Path(__file__).parents[3] / ".." / "shared" / "data" / "pycomm3-all_tags.json"
+DUMP = Path(__file__).parents[2] / "data" / "pycomm3-all_tags.json"
 
 
 @pytest.fixture(scope="module")

@@ -29,7 +29,7 @@ from cpppo.server.enip.tagdb import (
     parse_tag_definition,
 )
 
-DATA = Path(__file__).parents[3] / ".." / "shared" / "data"
+DATA = Path(__file__).parents[2] / "data"
 
 
 @pytest.fixture
