@@ -742,7 +742,10 @@ class Controller:
     def _put(self, loc: Location, count: int, stored: Any) -> None:
         """Store ``count`` elements at ``loc``: a memory image, or values."""
         attribute = loc.tag.attribute
-        if attribute.custom_access and self._aligned(loc):
+        if type(stored) is bytes and loc.bit is None and not attribute.custom_access:
+            with attribute._lock:  # the common case: the wire image is the memory image
+                loc.tag.data[loc.offset : loc.offset + len(stored)] = stored
+        elif attribute.custom_access and self._aligned(loc):
             values = stored
             if isinstance(stored, bytes):
                 values = attribute.parser.decode(stored, count)
