@@ -1,21 +1,21 @@
 """``Attribute``: the value store of a CIP attribute or Logix tag (re-exported by ``device``).
 
 An Attribute holds ``elements`` values of one CIP type (``self.parser``, an instance of the type
-class, so ``isinstance(attr.parser, REAL)`` works). Fixed-size types are kept packed in a
-``bytearray`` (the wire image), so the simulator's tag services copy bytes without decoding;
-variable-size types (SSTRING, CIP STRING) are kept as a list of Python strings.
+class, so ``isinstance(attr.parser, REAL)`` works).
 
-An Attribute may instead present a tag of the controller's tag database (``tag=`` or
-:meth:`Attribute.bind`): its values then live in the tag's memory, the database's single store,
-and item access reads and writes that memory (for an atomic type the packed bytes are that memory
-itself). Only CIP object attributes (Identity, TCP/IP, ...) keep values of their own.
+A tag's Attribute presents a tag of the controller's tag database (``tag=`` or
+:meth:`Attribute.bind`): its values live in the tag's memory, the database's single store, and
+item access reads and writes that memory (for an atomic type the packed bytes are that memory
+itself); the simulator's tag services read and write that memory directly. Only CIP object
+attributes (Identity, TCP/IP, ...) keep values of their own: fixed-size types packed in a
+``bytearray`` (the wire image), variable-size ones (SSTRING, CIP STRING) as a list of strings.
 
 Item access (``attr[i]``, ``attr[i:j]``, ``attr[i] = v``, ``attr[i:j] = [..]``) decodes/encodes
 values. A subclass that overrides ``__getitem__`` or ``__setitem__`` (spec 2.1.3) sees every tag
 read and write: the simulator then accesses the tag only through items, off the event loop
-(``blocking`` is True for such a subclass unless it sets ``blocking = False``). The built-in
-class is accessed through the raw-byte methods on the fast path. All access is guarded by a
-re-entrant lock, so other threads (web API, user code) may read and write concurrently.
+(``blocking`` is True for such a subclass unless it sets ``blocking = False``). All access is
+guarded by a re-entrant lock, so other threads (web API, user code) may read and write
+concurrently.
 """
 
 from __future__ import annotations
@@ -221,7 +221,7 @@ class Attribute:
             else:
                 self._set_values(key, [value])  # type: ignore[arg-type]
 
-    # ---- the fast path (used by the simulator for classes without custom access) ----------
+    # ---- storage: a tag's memory, or this attribute's own values ----------------------------
     def _get_values(self, start: int, count: int) -> list[Any]:
         if self._data is None and self._tag is not None:
             return self._tag.get_elements(start, count)  # type: ignore[no-any-return]
@@ -250,29 +250,6 @@ class Attribute:
                 size = self.size or 0
                 return bytes(self._data[start * size : (start + count) * size])
             return self.parser.encode(self._get_values(start, count))
-
-    def write_bytes(self, start: int, count: int, data: bytes | memoryview) -> None:
-        """Store the wire image ``data`` of ``count`` elements at ``start`` (fixed-size types)."""
-        with self._lock:
-            if self._data is not None:
-                size = self.size or 0
-                self._data[start * size : (start + count) * size] = data
-            else:
-                self._set_values(start, list(self.parser.decode(data, count)))
-
-    def read_raw(self, offset: int, length: int) -> bytes:
-        """``length`` bytes of the wire image from byte ``offset`` (fixed-size types only)."""
-        assert self._data is not None, "read_raw needs a fixed-size type"
-        with self._lock:
-            return bytes(self._data[offset : offset + length])
-
-    def write_raw(self, offset: int, data: bytes | memoryview) -> None:
-        """Overwrite the wire image from byte ``offset`` (fixed-size types only; no growth)."""
-        assert self._data is not None, "write_raw needs a fixed-size type"
-        with self._lock:
-            if offset + len(data) > len(self._data):
-                raise RangeError(f"{self.name}: {len(data)} bytes at {offset} exceed the value")
-            self._data[offset : offset + len(data)] = data
 
     def modify_bits(self, index: int, or_mask: int, and_mask: int) -> None:
         """Read-modify-write one integer element: ``new = (old | or_mask) & and_mask``."""
