@@ -107,6 +107,7 @@ from types import MappingProxyType
 from typing import Any
 
 from .codec import types as cip
+from .codec.tags import encode_template_attributes
 
 __all__ = [
     "ATOMIC_BY_CODE",
@@ -1139,9 +1140,6 @@ def template_attributes(s: Structure) -> TemplateAttributes:
     return TemplateAttributes(s.handle, len(s.members), 0, -(-(n + 20) // 4), s.size)
 
 
-_ATTR_FORMATS = {1: "<H", 2: "<H", 3: "<H", 4: "<I", 5: "<I"}
-
-
 def encode_template_attribute_list(attrs: TemplateAttributes, ids: Sequence[int]) -> bytes:
     """The data of a Get Attribute List (0x03) reply on a Template instance.
 
@@ -1155,13 +1153,7 @@ def encode_template_attribute_list(attrs: TemplateAttributes, ids: Sequence[int]
         4: attrs.definition_size,
         5: attrs.structure_size,
     }
-    out = bytearray(struct.pack("<H", len(ids)))
-    for attr in ids:
-        if attr in values:
-            out += struct.pack("<HH", attr, 0) + struct.pack(_ATTR_FORMATS[attr], values[attr])
-        else:
-            out += struct.pack("<HH", attr, 0x14)
-    return bytes(out)
+    return encode_template_attributes(ids, values)
 
 
 @dataclass(frozen=True)

@@ -66,12 +66,12 @@ from __future__ import annotations
 import bisect
 import json
 import re
-import struct
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from .codec.tags import encode_symbol_record
 from .logix_types import (
     ATOMIC_TYPES,
     CIP_STRING_TYPES,
@@ -157,28 +157,20 @@ class SymbolEntry:
 
     def encode(self, attrs: Sequence[int]) -> bytes:
         """``UDINT instance id`` then the requested attributes in request order."""
-        out = bytearray(struct.pack("<I", self.instance_id))
+        values = {
+            1: self.name,
+            2: self.type_word,
+            3: self.address,
+            5: self.object_address,
+            6: self.software_control,
+            7: self.element_size,
+            8: self.dims,
+            10: self.access,
+        }
         for attr in attrs:
-            if attr == 1:
-                name = self.name.encode("iso-8859-1")
-                out += struct.pack("<H", len(name)) + name
-            elif attr == 2:
-                out += struct.pack("<H", self.type_word)
-            elif attr == 3:
-                out += struct.pack("<I", self.address)
-            elif attr == 5:
-                out += struct.pack("<I", self.object_address)
-            elif attr == 6:
-                out += struct.pack("<I", self.software_control)
-            elif attr == 7:
-                out += struct.pack("<H", self.element_size)
-            elif attr == 8:
-                out += struct.pack("<3I", *self.dims)
-            elif attr == 10:
-                out += struct.pack("<B", self.access)
-            else:
+            if attr not in values:
                 raise AttributeNotSupported(f"Symbol object has no attribute {attr}")
-        return bytes(out)
+        return encode_symbol_record(self.instance_id, attrs, values)
 
 
 @dataclass(frozen=True)
