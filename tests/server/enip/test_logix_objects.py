@@ -160,6 +160,27 @@ def test_structures_whole_members_bits_and_bool_arrays(plc):
     assert run(plc, req(0x4E, speed, rmw)).ext_status == (0x2107,)  # not an integer
 
 
+def test_a_structure_larger_than_the_reply_comes_in_fragments(plc):
+    """Read Tag answers 0x06 with what fits, Read Tag Fragmented the rest (4-byte chunks)."""
+    recipe = plc.tags.define_structure(
+        "Recipe", [MemberDef("name", "STRING"), MemberDef("steps", "REAL", 150)]
+    )
+    plc.tags.add_tag("R", recipe, value={"name": "mix", "steps": [i / 4 for i in range(150)]})
+    head = struct.pack("<HH", 0x02A0, recipe.handle)
+    first = run(plc, req(0x4C, "R", b"\x01\x00"))
+    assert first.status == 0x06 and bytes(first.data[:4]) == head
+    image = bytes(first.data[4:])
+    assert len(image) == 496
+    while True:
+        reply = run(plc, req(0x52, "R", tags.encode_read_tag_fragmented(1, len(image))))
+        assert bytes(reply.data[:4]) == head and (len(reply.data) - 4) % 4 == 0
+        image += bytes(reply.data[4:])
+        if reply.status == 0:
+            break
+        assert reply.status == 0x06
+    assert image == bytes(plc.tags["R"].data) and len(image) == recipe.size == 688
+
+
 def test_instance_id_paths_and_program_scope(plc):
     motors = plc.tags["Motors"].instance_id
     path = [{"class": 0x6B}, {"instance": motors}, {"element": 2}, {"symbolic": "running"}]

@@ -652,11 +652,14 @@ class Controller:
             total = count * size
             if offset > total or (offset == total and total):
                 return _beyond(service)
-            if room < size and room < total - offset:
+            # A partial reply holds whole atomic elements; a structure larger than the reply
+            # goes in 4-byte multiples (the client asks for the rest from where it ended).
+            unit = 4 if dtype.is_struct and size > room else size
+            if room < unit and room < total - offset:
                 return _reply(service, Status.REPLY_DATA_TOO_LARGE)
             chunk = total - offset
             if chunk > room:
-                chunk = room - room % size if room >= size else room
+                chunk = room - room % unit if room >= unit else room
             body = self._image(loc, count, offset, chunk)
             done = offset + chunk >= total
             if self.on_access is not None and offset == 0 and done:
