@@ -16,6 +16,7 @@ import pytest
 
 from cpppo.server.enip.l5x import load_l5x
 from cpppo.server.enip.logix import Controller
+from cpppo.server.enip.main import DEMO_TAGS, build_controller
 from cpppo.server.enip.server import ServerThread
 
 pycomm3 = pytest.importorskip("pycomm3")
@@ -188,3 +189,17 @@ def test_client_sessions_decode_in_tshark(simulator, enip_recording_proxy, enip_
     )
     # from revision 21 on, pycomm3 reads controller tags by symbol instance id
     assert ("Class (0x6b) - Service (0x4c)" in summary) is (simulator.rev >= 21)
+
+
+def test_pycomm3_with_the_command_line_types_of_the_demo_set():
+    """The demo tags: SSTRING and CIP STRING arrays, a byte-per-BOOL array, a Logix STRING."""
+    controller = build_controller([*DEMO_TAGS, "CS=CIP_STRING[2]"])
+    with ServerThread(controller, ("127.0.0.1", 0)) as server, _driver(server.address[1]) as plc:
+        listed = {t["tag_name"]: (t["data_type_name"], t["dimensions"]) for t in plc.get_tag_list()}
+        assert listed["TEXT"] == ("SHORT_STRING", [100, 0, 0])
+        assert listed["BOOLS"] == ("BOOL", [32, 0, 0]) and listed["NAME"] == ("STRING", [0, 0, 0])
+        written = plc.write(("TEXT[1]", "hi"), ("BOOLS[2]", True), ("NAME", "x"), ("CS[1]", "c"))
+        assert [w.error for w in written] == [None] * 4
+        values = [r.value for r in plc.read("TEXT{2}", "BOOLS{4}", "NAME", "CS{2}")]
+        assert values == [["", "hi"], [False, False, True, False], "x", ["", "c"]]
+    assert controller.tags["BOOLS"].attribute[2] is True
