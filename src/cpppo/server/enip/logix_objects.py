@@ -53,17 +53,19 @@ class ControllerName(CipObject):
         self.add_attribute(1, Attribute("Name", STRING, name, dims=()))
 
 
+class _Answer(Exception):
+    """Answer the request with ``status``."""
+
+    def __init__(self, status: int) -> None:
+        super().__init__(status)
+        self.status = status
+
+
 def _ids(data: memoryview) -> list[int]:
     try:
         return decode_attribute_ids(data)
     except DecodeError as exc:
         raise _Answer(exc.status or Status.NOT_ENOUGH_DATA) from None
-
-
-class _Answer(Exception):
-    def __init__(self, status: int) -> None:
-        super().__init__(status)
-        self.status = status
 
 
 def symbol_service(
