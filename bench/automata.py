@@ -15,12 +15,12 @@ import json
 import subprocess
 import sys
 import time
-from pathlib import Path
+
+import cpppo525
 
 import cpppo
 
 PATTERN = "(ab+)((,[ ]*)(ab+))*"
-ORIGINAL_VENV = Path(__file__).resolve().parent / ".venv-cpppo525"
 
 # Runs in the original's virtualenv: the same machine over the same input, timed there.
 ORIGINAL_SCRIPT = """
@@ -78,20 +78,10 @@ def csv_machine() -> cpppo.dfa:
 
 def original(text: str) -> tuple[int, float] | str:
     """(symbols, seconds) from cpppo 5.2.5 in its own venv, or why it could not be measured."""
-    python = ORIGINAL_VENV / "bin" / "python"
-    if not python.exists():
-        try:
-            subprocess.run(
-                [sys.executable, "-m", "venv", str(ORIGINAL_VENV)], check=True, timeout=300
-            )
-            subprocess.run(
-                [str(python), "-m", "pip", "install", "-q", "cpppo==5.2.5", "greenery<3"],
-                check=True,
-                timeout=600,
-                capture_output=True,
-            )
-        except (OSError, subprocess.SubprocessError) as exc:
-            return f"cpppo 5.2.5 could not be installed in {ORIGINAL_VENV}: {exc}"
+    try:
+        python = cpppo525.original_python()
+    except cpppo525.Unavailable as exc:
+        return f"cpppo 5.2.5 could not be installed in {cpppo525.VENV}: {exc}"
     try:
         done = subprocess.run(
             [str(python), "-c", ORIGINAL_SCRIPT, PATTERN],

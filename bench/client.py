@@ -25,10 +25,10 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import cpppo525
+
 from cpppo.server.enip import client
 
-ROOT = Path(__file__).resolve().parent.parent
-ORIGINAL = ROOT / "bench" / ".venv-cpppo525" / "bin" / "python"
 TAGS = ["SCADA=INT[1000]", "Volume=REAL", "Temperature=REAL"]
 
 # Runs the original cpppo's thruput module unchanged, except that its connector gets our port
@@ -164,17 +164,10 @@ def thruput(command: list[str], cwd: Path | None = None) -> float | str:
 
 def original_python() -> Path | None:
     """The original cpppo 5.2.5's interpreter, creating its venv if missing (needs the index)."""
-    check = [str(ORIGINAL), "-c", "import cpppo.server.enip.thruput"]
-    if ORIGINAL.exists() and subprocess.run(check, capture_output=True).returncode == 0:
-        return ORIGINAL
-    venv = ORIGINAL.parent.parent
-    for step in (
-        [sys.executable, "-m", "venv", "--clear", str(venv)],
-        [str(ORIGINAL), "-m", "pip", "install", "-q", "cpppo==5.2.5", "greenery<3"],
-    ):
-        if subprocess.run(step, capture_output=True, timeout=300).returncode:
-            return None
-    return ORIGINAL
+    try:
+        return cpppo525.original_python(timeout=300)
+    except cpppo525.Unavailable:
+        return None
 
 
 def fmt(value: float | str) -> str:

@@ -23,11 +23,12 @@ import sys
 import tempfile
 import time
 
+import cpppo525
+
 from cpppo.history import logger, reader, rotations, timestamp
 
 T0 = timestamp("2014-07-15 22:03:35.945")
 GOAL_READ = 200_000
-PEER_VENV = os.path.join(os.path.dirname(os.path.abspath(__file__)), ".venv-cpppo525")
 
 
 def record(i: int) -> tuple[list, dict]:
@@ -116,8 +117,8 @@ print(json.dumps({"write": wrote, "read": time.perf_counter() - began, "count": 
 
 def peer_original(directory: str, count: int) -> dict | None:
     """Write/read seconds of the original cpppo 5.2.5 history, or None if it is not installed."""
-    python = os.path.join(PEER_VENV, "bin", "python")
-    if not os.path.exists(python):
+    python = cpppo525.installed()
+    if python is None:
         return None
     path = os.path.join(directory, "original.hst")
     done = subprocess.run(

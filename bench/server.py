@@ -24,12 +24,10 @@ import subprocess
 import sys
 import time
 
+import cpppo525
 from pylogix import PLC
 
 GOAL_RATIO = 50.0
-HERE = os.path.dirname(os.path.abspath(__file__))
-PEER_VENV = os.path.join(HERE, ".venv-cpppo525")
-PEER_PYTHON = os.path.join(PEER_VENV, "bin", "python")
 TAG = "SCADA=DINT[1000]"
 
 
@@ -76,23 +74,16 @@ def start_ours() -> tuple[subprocess.Popen, int]:
 
 def ensure_peer(install: bool) -> str | None:
     """The original's python, installing its venv if allowed; None (with a message) if absent."""
-    if os.path.exists(PEER_PYTHON):
-        return PEER_PYTHON
-    if not install:
-        print("cpppo 5.2.5: no venv at bench/.venv-cpppo525 (--no-install); ours alone")
-        return None
-    print("cpppo 5.2.5: creating bench/.venv-cpppo525 ...", flush=True)
+    if cpppo525.installed() is None:
+        if not install:
+            print("cpppo 5.2.5: no venv at bench/.venv-cpppo525 (--no-install); ours alone")
+            return None
+        print("cpppo 5.2.5: creating bench/.venv-cpppo525 ...", flush=True)
     try:
-        subprocess.run([sys.executable, "-m", "venv", PEER_VENV], check=True, timeout=300)
-        subprocess.run(
-            [PEER_PYTHON, "-m", "pip", "install", "--quiet", "cpppo==5.2.5", "greenery<3"],
-            check=True,
-            timeout=900,
-        )
-    except (subprocess.SubprocessError, OSError) as exc:
+        return str(cpppo525.original_python())
+    except cpppo525.Unavailable as exc:
         print(f"cpppo 5.2.5: cannot be installed ({exc}); ours alone")
         return None
-    return PEER_PYTHON
 
 
 def start_peer(python: str) -> tuple[subprocess.Popen, int]:

@@ -7,12 +7,12 @@ SKIPPED with the reason shown (``pytest -ra``) -- they never pass without having
 
 from __future__ import annotations
 
-import fcntl
+import importlib.util
 import os
 import re
 import subprocess
-import sys
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
@@ -22,28 +22,23 @@ from cpppo.server.enip.getattr import attribute_operations, proxy
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 
 ROOT = Path(__file__).resolve().parents[3]
-VENV = ROOT / "bench" / ".venv-cpppo525"
-PYTHON = VENV / "bin" / "python"
+
+
+def _bench_module(name: str) -> ModuleType:
+    """``bench/<name>.py``, loaded by path (bench/ is scripts, not a package)."""
+    spec = importlib.util.spec_from_file_location(f"bench_{name}", ROOT / "bench" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def original_python() -> Path:
     """The original cpppo's interpreter, creating its venv once (under a lock) if needed."""
-    check = [str(PYTHON), "-c", "import cpppo.server.enip.main"]
-    if PYTHON.exists() and subprocess.run(check, capture_output=True).returncode == 0:
-        return PYTHON
-    VENV.parent.mkdir(exist_ok=True)
-    with open(VENV.parent / ".venv-cpppo525.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if not (PYTHON.exists() and subprocess.run(check, capture_output=True).returncode == 0):
-            steps = [
-                [sys.executable, "-m", "venv", "--clear", str(VENV)],
-                [str(PYTHON), "-m", "pip", "install", "-q", "cpppo==5.2.5", "greenery<3"],
-            ]
-            for step in steps:
-                done = subprocess.run(step, capture_output=True, text=True, timeout=240)
-                if done.returncode:
-                    pytest.skip(f"cannot install the original cpppo 5.2.5: {done.stderr[-300:]}")
-    return PYTHON
+    cpppo525 = _bench_module("cpppo525")
+    try:
+        return cpppo525.original_python(timeout=240)
+    except cpppo525.Unavailable as exc:
+        pytest.skip(f"cannot install the original cpppo 5.2.5: {exc}")
 
 
 @pytest.fixture(scope="module")
