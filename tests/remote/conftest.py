@@ -16,6 +16,8 @@ from collections.abc import Iterator
 
 import pytest
 
+from helpers import closing_all
+
 pytest.importorskip("pymodbus")
 
 from cpppo.remote.simulator import ModbusSimulator
@@ -39,35 +41,29 @@ def _quiet_pymodbus() -> Iterator[None]:
 @pytest.fixture
 def simulator() -> Iterator:
     """``simulator(registers, **kw)`` -> a started ModbusSimulator on 127.0.0.1:<free port>."""
-    started: list[ModbusSimulator] = []
 
     def make(registers=(), **kw) -> ModbusSimulator:
         kw.setdefault("address", ("127.0.0.1", 0))
         sim = ModbusSimulator(registers, **kw)
         sim.start()
-        started.append(sim)
         return sim
 
-    yield make
-    for sim in started:
-        sim.stop()
+    with closing_all(make, ModbusSimulator.stop) as start:
+        yield start
 
 
 @pytest.fixture
 def connect() -> Iterator:
     """``connect(sim)`` -> a TCP socket to the simulator (closed after the test)."""
-    sockets: list[socket.socket] = []
 
     def make(sim: ModbusSimulator) -> socket.socket:
         host, port = sim.address  # type: ignore[misc]
         sock = socket.create_connection((host, port), timeout=2)
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        sockets.append(sock)
         return sock
 
-    yield make
-    for sock in sockets:
-        sock.close()
+    with closing_all(make, socket.socket.close) as start:
+        yield start
 
 
 # -- CLI subprocesses --------------------------------------------------------------------------
@@ -135,16 +131,8 @@ class Proc:
 @pytest.fixture
 def run_cli() -> Iterator:
     """``run_cli(module, *args)`` -> a running :class:`Proc`, killed after the test."""
-    procs: list[Proc] = []
-
-    def make(module: str, *args: str) -> Proc:
-        proc = Proc(module, *args)
-        procs.append(proc)
-        return proc
-
-    yield make
-    for proc in procs:
-        proc.kill()
+    with closing_all(Proc, Proc.kill) as start:
+        yield start
 
 
 @pytest.fixture

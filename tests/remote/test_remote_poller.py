@@ -11,18 +11,7 @@ import pytest
 from cpppo.remote.addresses import COILS, HOLDING_REGISTERS, INPUT_REGISTERS
 from cpppo.remote.plc import PlcError, PlcOffline, poller
 from cpppo.remote.plc_modbus import poller_modbus
-
-
-def wait_for(predicate, timeout: float = 5.0, interval: float = 0.02):
-    """Poll ``predicate`` until it is truthy (returned) or fail after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = predicate()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {predicate}")
-        time.sleep(interval)
+from helpers import closing_all, wait_for
 
 
 # -- the base class, with a fake PLC -----------------------------------------------------------
@@ -162,18 +151,14 @@ def test_base_close_stops_the_thread():
 @pytest.fixture
 def poller_for():
     """``poller_for(sim, **kw)`` -> a poller_modbus on the simulator, closed after the test."""
-    made: list[poller_modbus] = []
 
     def make(sim, **kw) -> poller_modbus:
         kw.setdefault("rate", 0.05)
         kw.setdefault("timeout", 0.5)
-        p = poller_modbus("test", host="127.0.0.1", port=sim.address[1], **kw)
-        made.append(p)
-        return p
+        return poller_modbus("test", host="127.0.0.1", port=sim.address[1], **kw)
 
-    yield make
-    for p in made:
-        p.close()
+    with closing_all(make, poller_modbus.close) as start:
+        yield start
 
 
 def test_poll_read_write(simulator, poller_for):

@@ -11,19 +11,11 @@ from remote_helpers import PtyRelay
 from cpppo.remote.plc import PlcOffline
 from cpppo.remote.plc_modbus import poller_modbus, rtu_client
 from cpppo.remote.simulator import ModbusSimulator
+from helpers import closing_all, wait_for
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="pseudo-terminals are POSIX")
 
 BAUD = 115200
-
-
-def wait_for(predicate, timeout: float = 5.0):
-    deadline = time.monotonic() + timeout
-    while not (result := predicate()):
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {predicate}")
-        time.sleep(0.02)
-    return result
 
 
 @pytest.fixture
@@ -35,31 +27,25 @@ def line():
 @pytest.fixture
 def rtu_sim(line):
     """``rtu_sim(end, registers, **kw)``: a simulator on end "a" or "b" of the line."""
-    started: list[ModbusSimulator] = []
 
     def make(end: str, registers, **kw) -> ModbusSimulator:
         sim = ModbusSimulator(registers, address=getattr(line, end), baudrate=BAUD, **kw)
         assert sim.start() == getattr(line, end)
-        started.append(sim)
         return sim
 
-    yield make
-    for sim in started:
-        sim.stop()
+    with closing_all(make, ModbusSimulator.stop) as start:
+        yield start
 
 
 @pytest.fixture
 def client(line):
     """``client(end, timeout)``: a pymodbus RTU client on that end, closed after the test."""
-    made = []
 
     def make(end: str, timeout: float = 0.5):
-        made.append(rtu_client(getattr(line, end), baudrate=BAUD, timeout=timeout))
-        return made[-1]
+        return rtu_client(getattr(line, end), baudrate=BAUD, timeout=timeout)
 
-    yield make
-    for c in made:
-        c.close()
+    with closing_all(make, lambda c: c.close()) as start:
+        yield start
 
 
 @pytest.mark.parametrize("sim_end, poll_end", [("a", "b"), ("b", "a")])

@@ -18,6 +18,7 @@ import pytest
 
 from cpppo.server.enip import client
 from cpppo.server.enip.getattr import attribute_operations, proxy
+from helpers import stop_process
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 
@@ -65,12 +66,7 @@ def original():
         assert port, "the original simulator did not report its address"
         yield "127.0.0.1", port
     finally:
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(10)
+        stop_process(process, 10)
         process.stdout.close()
 
 

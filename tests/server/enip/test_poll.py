@@ -9,7 +9,6 @@ from __future__ import annotations
 import itertools
 import logging
 import re
-import signal
 import socket
 import subprocess
 import sys
@@ -20,6 +19,7 @@ import pytest
 
 from cpppo.server.enip import poll, poll_example, poll_example_many, poll_test
 from cpppo.server.enip.ab import powerflex_750_series
+from helpers import closing_all, stop_process, wait_until
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -52,16 +52,6 @@ VALUE_LINE = re.compile(
 FAILURE_LINE = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}: (?P<exc>.*)$")
 
 
-def wait_for(predicate, timeout: float, step: float = 0.02) -> bool:
-    """Poll ``predicate`` until true or ``timeout`` seconds pass; its last value."""
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(step)
-    return True
-
-
 def POLL_TEST_ARGS(port: int) -> list[str]:
     return ["-a", f"127.0.0.1:{port}", "-A", "-U", "SCADA=INT[10]"]
 
@@ -92,13 +82,7 @@ class PowerFlexProcess:
         self.process.stdout.close()
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(5)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(5)
+        stop_process(self.process, 5)
         if not self.process.stdout.closed:
             self.process.stdout.close()
 
@@ -106,16 +90,12 @@ class PowerFlexProcess:
 @pytest.fixture
 def powerflex_processes(tmp_path):
     """``start(port=0)`` -> PowerFlexProcess; all are stopped at teardown."""
-    started: list[PowerFlexProcess] = []
 
     def start(port: int = 0) -> PowerFlexProcess:
-        sim = PowerFlexProcess(port, cwd=tmp_path)
-        started.append(sim)
-        return sim
+        return PowerFlexProcess(port, cwd=tmp_path)
 
-    yield start
-    for sim in started:
-        sim.stop()
+    with closing_all(start, PowerFlexProcess.stop) as started:
+        yield started
 
 
 @pytest.fixture
@@ -210,7 +190,7 @@ def test_backoff_grows_and_is_capped(closed_port):
     recorder = Recorder()
     thread = start_polling(recorder, powerflex_750_series, address=closed_port, cycle=cycle)
     try:
-        assert wait_for(lambda: len(recorder.failures) >= 10, 10)
+        assert wait_until(lambda: len(recorder.failures) >= 10, 10)
     finally:
         recorder.stop()
         thread.join(2)
@@ -240,16 +220,16 @@ def test_values_failures_and_recovery_after_kill_and_restart(powerflex_processes
         params=["Motor Velocity", "Output Current"],
     )
     try:
-        assert wait_for(lambda: len(recorder.values) >= 8, 10), recorder.failures
+        assert wait_until(lambda: len(recorder.values) >= 8, 10), recorder.failures
         assert not recorder.failures
         sim.kill()
         killed = time.monotonic()
-        assert wait_for(lambda: len(recorder.failures) >= 5, 10)
+        assert wait_until(lambda: len(recorder.failures) >= 5, 10)
         values_when_down = len(recorder.values)
         restarted_sim = powerflex_processes(sim.address[1])
         assert restarted_sim.address == sim.address
         restarted = time.monotonic()
-        assert wait_for(lambda: len(recorder.values) >= values_when_down + 4, 10 * cycle + 5)
+        assert wait_until(lambda: len(recorder.values) >= values_when_down + 4, 10 * cycle + 5)
     finally:
         recorder.stop()
         thread.join(2)
@@ -299,10 +279,10 @@ def test_cadence_kept_and_missed_polls_skipped(powerflex_sim, caplog):
             params=["Output Current"],
         )
         try:
-            assert wait_for(lambda: len(recorder.values) >= 4, 10)
+            assert wait_until(lambda: len(recorder.values) >= 4, 10)
             powerflex_sim.control.delay.value = 0.0
             slow = len(recorder.values)
-            assert wait_for(lambda: len(recorder.values) >= slow + 5, 10)
+            assert wait_until(lambda: len(recorder.values) >= slow + 5, 10)
         finally:
             recorder.stop()
             thread.join(3)
@@ -330,7 +310,7 @@ def test_stop_is_prompt(powerflex_sim):
     thread = start_polling(
         recorder, powerflex_750_series, address=powerflex_sim.address, cycle=5.0, latency=0.1
     )
-    assert wait_for(lambda: recorder.values, 5)
+    assert wait_until(lambda: recorder.values, 5)
     begun = time.monotonic()
     recorder.stop()
     thread.join(2)
@@ -451,10 +431,10 @@ def test_poll_example_prints_values_failures_and_recovery(powerflex_processes):
     reader = threading.Thread(target=lambda: lines.extend(example.stdout), daemon=True)
     reader.start()
     try:
-        assert wait_for(lambda: len(lines) >= 2, 10)
+        assert wait_until(lambda: len(lines) >= 2, 10)
         time.sleep(0.3)
         sim.kill()
-        assert wait_for(lambda: len(lines) >= 2 and len(_failures(lines)) >= 2, 6)
+        assert wait_until(lambda: len(lines) >= 2 and len(_failures(lines)) >= 2, 6)
         powerflex_processes(sim.address[1])
         assert example.wait(15) == 0
     finally:
