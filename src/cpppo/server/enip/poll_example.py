@@ -21,7 +21,7 @@ import queue
 import sys
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import cpppo
 from cpppo.history import timestamp
@@ -48,16 +48,19 @@ def report(events: queue.Queue, until: float | None) -> None:
             print(f"{timestamp(when)}: {exc}", flush=True)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Poll until interrupted (or for the seconds given); see the module docstring."""
+def arguments(argv: Sequence[str] | None) -> tuple[tuple[str, int], float | None]:
+    """``[<host>[:<port>] [<seconds>]]`` -> (address, seconds or None); ValueError if bad."""
     args = list(sys.argv[1:] if argv is None else argv)
-    logging.basicConfig(**cpppo.log_cfg)
-    try:
-        address = parse_address(args[0] if args else "localhost")
-        seconds = float(args[1]) if len(args) > 1 else None
-    except ValueError as exc:
-        print(f"poll_example: {exc}", file=sys.stderr)
-        return 2
+    address = parse_address(args[0] if args else "localhost")
+    seconds = float(args[1]) if len(args) > 1 else None
+    return address, seconds
+
+
+def collector() -> tuple[
+    queue.Queue, Callable[[str, object], None], Callable[[BaseException], None]
+]:
+    """An event queue for :func:`report`, and the poll ``process``/``failure`` callbacks that
+    put timed events on it (``process.done`` starts False: set it True to stop polling)."""
     events: queue.Queue = queue.Queue()
 
     def process(param: str, value: object) -> None:
@@ -67,6 +70,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         events.put((cpppo.timer(), str(exc)))
 
     process.done = False  # type: ignore[attr-defined]
+    return events, process, failure
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Poll until interrupted (or for the seconds given); see the module docstring."""
+    logging.basicConfig(**cpppo.log_cfg)
+    try:
+        address, seconds = arguments(argv)
+    except ValueError as exc:
+        print(f"poll_example: {exc}", file=sys.stderr)
+        return 2
+    events, process, failure = collector()
     poller = threading.Thread(
         target=poll.poll,
         args=(powerflex_750_series,),

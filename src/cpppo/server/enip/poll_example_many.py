@@ -15,7 +15,6 @@ with its time, for ``<seconds>`` (default: until interrupted)::
 from __future__ import annotations
 
 import logging
-import queue
 import sys
 import threading
 import time
@@ -24,8 +23,7 @@ from collections.abc import Sequence
 import cpppo
 from cpppo.server.enip import poll
 from cpppo.server.enip.ab import powerflex_750_series
-from cpppo.server.enip.client_cli import parse_address
-from cpppo.server.enip.poll_example import report
+from cpppo.server.enip.poll_example import arguments, collector, report
 
 #: Poll cycle (seconds) -> the parameters polled at that rate.
 TARGETS = {
@@ -38,23 +36,13 @@ TARGETS = {
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Poll until interrupted (or for the seconds given); see the module docstring."""
-    args = list(sys.argv[1:] if argv is None else argv)
     logging.basicConfig(**cpppo.log_cfg)
     try:
-        host, port = parse_address(args[0] if args else "localhost")
-        seconds = float(args[1]) if len(args) > 1 else None
+        (host, port), seconds = arguments(argv)
     except ValueError as exc:
         print(f"poll_example_many: {exc}", file=sys.stderr)
         return 2
-    events: queue.Queue = queue.Queue()
-
-    def process(param: str, value: object) -> None:
-        events.put((cpppo.timer(), param, value))
-
-    def failure(exc: BaseException) -> None:
-        events.put((cpppo.timer(), str(exc)))
-
-    process.done = False  # type: ignore[attr-defined]
+    events, process, failure = collector()
     via = powerflex_750_series(host=host, port=port, timeout=0.5)
     pollers = [
         threading.Thread(
