@@ -107,7 +107,7 @@ from types import MappingProxyType
 from typing import Any
 
 from .codec import types as cip
-from .codec.tags import encode_template_attributes
+from .codec.tags import encode_template_attributes, template_definition_words
 
 __all__ = [
     "ATOMIC_BY_CODE",
@@ -1131,13 +1131,13 @@ def _member_signature(m: Member) -> int:
 def template_attributes(s: Structure) -> TemplateAttributes:
     """Template attributes of a bound structure.
 
-    Attribute 4 (definition size in 32-bit words) is ceil((N + 20) / 4) for a blob of N bytes:
-    that matches every template of a real v20 controller's database (pycomm3-all_tags.json).
+    Attribute 4 (definition size in 32-bit words) comes from the codec's
+    :func:`template_definition_words`.
     """
     if s.handle is None:
         raise ValueError(f"structure {s.name} has no handle yet")
     n = len(template_blob(s))
-    return TemplateAttributes(s.handle, len(s.members), 0, -(-(n + 20) // 4), s.size)
+    return TemplateAttributes(s.handle, len(s.members), 0, template_definition_words(n), s.size)
 
 
 def encode_template_attribute_list(attrs: TemplateAttributes, ids: Sequence[int]) -> bytes:

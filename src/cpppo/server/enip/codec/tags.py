@@ -45,7 +45,7 @@ Public API:
                                         ``names`` has member_count + 1 entries; padding after the
                                         last NUL is ignored.
     template_definition_words(length) -> int    Template attribute 4 for a definition of
-                                        ``length`` bytes: ceil((length + 21) / 4).
+                                        ``length`` bytes: ceil((length + 20) / 4).
 """
 
 from __future__ import annotations
@@ -541,5 +541,9 @@ def decode_template_definition(
 
 
 def template_definition_words(length: int) -> int:
-    """Template attribute 4 (definition size in 32-bit words) for ``length`` definition bytes."""
-    return (length + 21 + 3) // 4
+    """Template attribute 4 (definition size in 32-bit words) for ``length`` definition bytes.
+
+    ceil((length + 20) / 4): it matches every template of a real v20 controller's database
+    (tests/data/pycomm3-all_tags.json); clients read 4 x this many bytes less 23.
+    """
+    return (length + 20 + 3) // 4
