@@ -3,27 +3,31 @@
 - ``enip_simulator``: an in-process simulator (its own event loop in a thread) with the tags of
   ``SIMULATOR_TAGS``; yields a :class:`Simulator` (``.address``, ``.host``, ``.port``,
   ``.controller``, ``.control``).
-- ``enip_simulator_factory``: ``start(tags=..., route_path=..., attribute_class=..., **server)``
+- ``enip_simulator_factory``: ``start(tags, route_path=..., attribute_class=..., **server)``
   for simulators with other tags or options; every one started is stopped at teardown.
-- ``enip_server_process``: ``start(*args, env=None)`` runs ``python -m cpppo.server.enip -a
-  127.0.0.1:0 -A *args`` in a subprocess and returns a :class:`ServerProcess` once it prints
-  its bound address; SIGTERM (then SIGKILL) at teardown.
+- ``enip_server_process``: ``start(*args, env=None, cwd=None, prefix=())`` runs ``python -m
+  cpppo.server.enip -a 127.0.0.1:0 -A *args`` in a subprocess (behind ``prefix``, e.g. ``ip
+  netns exec NS``) and returns a :class:`ServerProcess` once it prints its bound address;
+  SIGTERM (then SIGKILL) at teardown.
 - ``enip_raw_client``: ``connect(address)`` -> :class:`RawClient`, a blocking socket client
   speaking bytes through the codec (register, SendRRData, Forward Open, SendUnitData).
+- ``enip_spec_cfg``: spec 2.1.2's example ``cpppo.cfg`` (:data:`SPEC_CFG`), written in
+  ``tmp_path``.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
-import signal
 import socket
 import struct
 import subprocess
 import sys
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -34,6 +38,7 @@ from cpppo.server.enip.control import ServerControl
 from cpppo.server.enip.logix import Controller
 from cpppo.server.enip.main import build_controller
 from cpppo.server.enip.server import ServerThread
+from helpers import closing_all, stop_process
 
 #: Tags of the default in-process simulator.
 SIMULATOR_TAGS = (
@@ -53,6 +58,33 @@ SIMULATOR_TAGS = (
     "STR=STRING[3]",
     "BIG=DINT[5000]",
 )
+
+#: Spec 2.1.2's example cpppo.cfg, as written (a JSON object closed in column 0, with a trailing
+#: comma).
+SPEC_CFG = """\
+[Identity]
+# Generally, strings are not quoted
+Product Name          = 1756-L61/B LOGIX5561
+
+[TCPIP]
+# However, some complex structures require JSON configuration:
+Interface Configuration = {
+    "ip_address":      "192.168.0.201",
+    "network_mask":    "255.255.255.0",
+    "dns_primary":     "8.8.8.8",
+    "dns_secondary":   "8.8.4.4",
+    "domain_name":     "example.com",
+}
+Host Name              = controller
+"""
+
+
+@pytest.fixture
+def enip_spec_cfg(tmp_path: Path) -> Path:
+    """``tmp_path / "cpppo.cfg"`` holding :data:`SPEC_CFG`."""
+    path = tmp_path / "cpppo.cfg"
+    path.write_text(SPEC_CFG)
+    return path
 
 
 @dataclass
@@ -103,16 +135,8 @@ def start_simulator(
 @pytest.fixture
 def enip_simulator_factory():
     """Start simulators with ``start(tags, **options)``; all are stopped at teardown."""
-    started: list[Simulator] = []
-
-    def start(tags: Any = SIMULATOR_TAGS, **options: Any) -> Simulator:
-        simulator = start_simulator(tags, **options)
-        started.append(simulator)
-        return simulator
-
-    yield start
-    for simulator in started:
-        simulator.stop()
+    with closing_all(start_simulator, Simulator.stop) as start:
+        yield start
 
 
 @pytest.fixture
@@ -160,14 +184,16 @@ class ServerProcess:
 
     def stop(self, timeout: float = 5.0) -> int:
         """SIGTERM, wait; SIGKILL if it does not exit. Returns the exit status."""
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout)
-        return self.process.returncode
+        return stop_process(self.process, timeout)
+
+    def close(self) -> None:
+        """Stop it, collect the rest of its output and close its pipes."""
+        self.stop()
+        for reader in self.readers:
+            reader.join(5)
+        for stream in (self.process.stdout, self.process.stderr):
+            if stream:
+                stream.close()
 
     def output(self) -> str:
         """Everything the process printed on stdout (complete once it has been stopped)."""
@@ -182,9 +208,12 @@ class ServerProcess:
         return "".join(self.stderr_lines)
 
 
-def start_process(*args: str, env: dict | None = None, cwd: str | None = None) -> ServerProcess:
-    """Run the simulator CLI on 127.0.0.1:<free port> (unless ``-a`` is given); wait for it."""
-    argv = [sys.executable, "-m", "cpppo.server.enip"]
+def start_process(
+    *args: str, env: dict | None = None, cwd: str | None = None, prefix: Sequence[str] = ()
+) -> ServerProcess:
+    """Run the simulator CLI on 127.0.0.1:<free port> (unless ``-a`` is given), behind the
+    command ``prefix`` if any (it must exec the simulator); wait for it."""
+    argv = [*prefix, sys.executable, "-m", "cpppo.server.enip"]
     if "-a" not in args and "--address" not in args:
         argv += ["-a", "127.0.0.1:0"]
     argv += ["-A", *args]
@@ -208,21 +237,8 @@ def start_process(*args: str, env: dict | None = None, cwd: str | None = None) -
 @pytest.fixture
 def enip_server_process():
     """Start ``python -m cpppo.server.enip`` subprocesses; all are stopped at teardown."""
-    started: list[ServerProcess] = []
-
-    def start(*args: str, env: dict | None = None, cwd: str | None = None) -> ServerProcess:
-        server = start_process(*args, env=env, cwd=cwd)
-        started.append(server)
-        return server
-
-    yield start
-    for server in started:
-        server.stop()
-        for reader in server.readers:
-            reader.join(5)
-        for stream in (server.process.stdout, server.process.stderr):
-            if stream:
-                stream.close()
+    with closing_all(start_process, ServerProcess.close) as start:
+        yield start
 
 
 class RawClient:
@@ -485,28 +501,12 @@ def enip_tshark():
 @pytest.fixture
 def enip_recording_proxy():
     """``record(target_address)`` -> RecordingProxy (closed at teardown)."""
-    proxies: list[RecordingProxy] = []
-
-    def record(target: tuple[str, int]) -> RecordingProxy:
-        proxy = RecordingProxy(target)
-        proxies.append(proxy)
-        return proxy
-
-    yield record
-    for proxy in proxies:
-        proxy.close()
+    with closing_all(RecordingProxy, RecordingProxy.close) as record:
+        yield record
 
 
 @pytest.fixture
 def enip_raw_client():
-    """``connect(address)`` -> RawClient; all are closed at teardown."""
-    clients: list[RawClient] = []
-
-    def connect(address: tuple[str, int], timeout: float = 2.0) -> RawClient:
-        client = RawClient(address, timeout)
-        clients.append(client)
-        return client
-
-    yield connect
-    for client in clients:
-        client.close()
+    """``connect(address, timeout=2.0)`` -> RawClient; all are closed at teardown."""
+    with closing_all(RawClient, RawClient.close) as connect:
+        yield connect

@@ -11,29 +11,10 @@ from cpppo.server.enip.main import build_controller, config_values, make_parser,
 from cpppo.server.enip.server import parse_address
 from cpppo.server.enip.tagdb import TagDBError, parse_tag_definition
 
-#: Spec 2.1.2's example, as written (a JSON object closed in column 0, with a trailing comma).
-SPEC_CONFIG = """\
-[Identity]
-# Generally, strings are not quoted
-Product Name          = 1756-L61/B LOGIX5561
 
-[TCPIP]
-# However, some complex structures require JSON configuration:
-Interface Configuration = {
-    "ip_address":      "192.168.0.201",
-    "network_mask":    "255.255.255.0",
-    "dns_primary":     "8.8.8.8",
-    "dns_secondary":   "8.8.4.4",
-    "domain_name":     "example.com",
-}
-Host Name              = controller
-"""
-
-
-def test_spec_example_loads_as_written(tmp_path, monkeypatch):
+def test_spec_example_loads_as_written(tmp_path, monkeypatch, enip_spec_cfg):
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    (tmp_path / "cpppo.cfg").write_text(SPEC_CONFIG)
     config = load_config()
     assert config.loaded == ["cpppo.cfg"]
     identity, tcpip, route = config_values(config)

@@ -23,23 +23,6 @@ from helpers import closing_all, stop_process, wait_until
 
 pytestmark = pytest.mark.timeout(90)
 
-SPEC_CFG = """\
-[Identity]
-# Generally, strings are not quoted
-Product Name          = 1756-L61/B LOGIX5561
-
-[TCPIP]
-# However, some complex structures require JSON configuration:
-Interface Configuration = {
-    "ip_address":      "192.168.0.201",
-    "network_mask":    "255.255.255.0",
-    "dns_primary":     "8.8.8.8",
-    "dns_secondary":   "8.8.4.4",
-    "domain_name":     "example.com",
-}
-Host Name              = controller
-"""
-
 SPEC_LINES = [
     "TCPIP: [2, 48, 0, [{'class': 246}, {'instance': 1}], '192.168.0.201', '255.255.255.0', "
     "'0.0.0.0', '8.8.8.8', '8.8.4.4', 'example.com', 'controller']",
@@ -352,10 +335,9 @@ def test_threads_share_one_proxy_at_their_own_rates(powerflex_sim):
 # ---- the command line --------------------------------------------------------------------------
 
 
-def test_cli_spec_command_output(enip_server_process, tmp_path):
+def test_cli_spec_command_output(enip_server_process, enip_spec_cfg, tmp_path):
     """Spec 2.1.2: the simulator configured by the spec's cpppo.cfg, polled by ``poll -v TCPIP
     Identity``, prints exactly the spec's lines (each cycle)."""
-    (tmp_path / "cpppo.cfg").write_text(SPEC_CFG)
     server = enip_server_process(cwd=str(tmp_path))
     address = f"127.0.0.1:{server.port}"
     process = subprocess.Popen(

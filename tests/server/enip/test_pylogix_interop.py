@@ -3,8 +3,8 @@
 Covers Read/Write of every atomic type, arrays, list reads/writes (Multiple Service Packet), a
 large array read continued with Read Tag Fragmented after 0x06, bit and BOOL-array writes
 (Read-Modify-Write), GetDeviceProperties, and an unknown tag (the session stays usable). The
-same session, recorded through a proxy, must decode in tshark without malformed packets or
-expert errors.
+simulator serves the suite's default tags (``SIMULATOR_TAGS`` in conftest). The same session,
+recorded through a proxy, must decode in tshark without malformed packets or expert errors.
 """
 
 from __future__ import annotations
@@ -15,27 +15,10 @@ import pytest
 
 pylogix = pytest.importorskip("pylogix")
 
-TAGS = (
-    "B=BOOL[16]",
-    "S=SINT[10]",
-    "I=INT",
-    "D=DINT[10]",
-    "L=LINT[4]",
-    "US=USINT",
-    "UI=UINT",
-    "UD=UDINT",
-    "UL=ULINT",
-    "R=REAL[10]",
-    "LR=LREAL",
-    "STR=STRING[3]",
-    "TEXT=SSTRING[4]",
-    "BIG=DINT[5000]",
-)
-
 
 @pytest.fixture
-def plc(enip_simulator_factory):
-    simulator = enip_simulator_factory(TAGS)
+def plc(enip_simulator):
+    simulator = enip_simulator
     with pylogix.PLC("127.0.0.1", port=simulator.port) as comm:
         comm.SocketTimeout = 5.0
         yield comm, simulator
@@ -116,9 +99,9 @@ def test_get_device_properties(plc):
 
 
 def test_pylogix_session_captures_decode_in_tshark(
-    enip_simulator_factory, enip_recording_proxy, enip_tshark, tmp_path
+    enip_simulator, enip_recording_proxy, enip_tshark, tmp_path
 ):
-    simulator = enip_simulator_factory(TAGS)
+    simulator = enip_simulator
     proxy = enip_recording_proxy(simulator.address)
     with pylogix.PLC("127.0.0.1", port=proxy.address[1]) as comm:
         assert comm.Write("D[1]", 5).Status == "Success"
