@@ -24,7 +24,7 @@ pylogix = pytest.importorskip("pylogix")
 
 pytestmark = pytest.mark.timeout(60)
 
-L5X = Path(__file__).parents[3] / ".." / "shared" / "data" / "pycomm3.L5X"
+L5X = Path(__file__).parents[2] / "data" / "pycomm3.L5X"
 
 
 @pytest.fixture(scope="module")

@@ -18,7 +18,7 @@ pycomm3 = pytest.importorskip("pycomm3")
 
 pytestmark = pytest.mark.timeout(60)
 
-L5X = Path(__file__).parents[3] / ".." / "shared" / "data" / "pycomm3.L5X"
+L5X = Path(__file__).parents[2] / "data" / "pycomm3.L5X"
 
 HEAD = (
     '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
