@@ -215,6 +215,40 @@ def test_unconnected_send_route_path_checks():
     assert send(None).service == 0x4C
 
 
+def test_unconnected_send_envelopes_answer_alike_every_time(plc):
+    """Familiar envelopes are unwrapped from a cache: repeats must answer exactly as the first."""
+    inner = req(0x4C, "F", b"\x01\x00")
+    route = epath.encode_route_path([{"port": 1, "link": 0}])
+
+    def us(data: bytes) -> bytes:
+        return cip.encode_request(0x52, cip.CONNECTION_MANAGER_EPATH, data)
+
+    good = connection.encode_unconnected_send(inner, [{"port": 1, "link": 0}])
+    odd = req(0x4C, "F", b"\x01\x00\x00")  # 9 bytes: padded before the route
+    cases = {
+        "good": (us(good), 0x4C, 0x00),
+        "odd message": (us(connection.encode_unconnected_send(odd, None)), 0x4C, 0x00),
+        "bytes after the route": (us(good + b"\x00\x00"), 0x52, 0x15),
+        "route runs past the end": (us(good[:-1]), 0x52, 0x04),
+        "message of one byte": (us(b"\x05\x9d\x01\x00\x4c\x00" + route), 0x52, 0x20),
+        "message runs past the end": (us(b"\x05\x9d\x40\x00" + inner), 0x52, 0x13),
+    }
+    for name, (raw, service, status) in cases.items():
+        first, again = run(plc, raw), run(plc, raw)
+        assert first == again, name
+        reply = cip.decode_reply(first)
+        assert (reply.service, reply.status) == (service, status), name
+    # envelopes nested deeper than the Connection Manager allows: invalid parameter
+    deep = inner
+    for _ in range(5):
+        deep = us(connection.encode_unconnected_send(deep, None))
+    for _ in range(2):
+        assert cip.decode_reply(run(plc, deep)).status == 0x20
+    # 0x52 on a tag is Read Tag Fragmented, also after the Connection Manager's path was seen
+    frag = req(0x52, "F", b"\x01\x00\x00\x00\x00\x00")
+    assert cip.decode_reply(run(plc, frag)).service == 0x52
+
+
 def test_multiple_service_packet(plc):
     plc.tags["D"].attribute[0:2] = [5, 6]
     inner = [

@@ -26,7 +26,7 @@ from .codec.connection import (
     encode_forward_close_reply,
     encode_forward_open_reply,
 )
-from .codec.epath import encode_epath, split_route_segments
+from .codec.epath import decode_route_path, encode_epath, split_route_segments
 from .codec.errors import DecodeError, EncodeError
 from .codec.types import UINT
 from .connections import Connection, ConnectionTable
@@ -39,6 +39,8 @@ MAX_SMALL_SIZE = 511
 MAX_LARGE_SIZE = 4002
 #: Deepest nesting of Unconnected Send / Multiple Service Packet envelopes.
 MAX_DEPTH = 4
+#: Route path encodings whose verdict (accepted or not) is remembered (cleared when full).
+ROUTE_CACHE_LIMIT = 256
 
 
 def route_matches(expected: Sequence[dict] | bool | None, route: Sequence[dict] | None) -> bool:
@@ -78,6 +80,8 @@ class ConnectionManager(CipObject):
         super().__init__(instance_id)
         self.dispatch = dispatch
         self.table = table
+        #: Encoded route path (as an Unconnected Send carries it) -> accepted or not.
+        self._verdicts: dict[bytes, bool] = {}
         self.route_path = route_path
         names = (
             "Open Requests",
@@ -91,6 +95,19 @@ class ConnectionManager(CipObject):
         )
         for attr_id, name in enumerate(names, 1):
             self.add_attribute(attr_id, Attribute(name, UINT, 0, dims=()))
+
+    @property
+    def route_path(self) -> Sequence[dict] | bool | None:
+        """The route path requests must carry: None (any), False or [] (none) or port segments.
+
+        Assign a new value to change it (the verdicts on routes seen so far are then dropped).
+        """
+        return self._route_path
+
+    @route_path.setter
+    def route_path(self, value: Sequence[dict] | bool | None) -> None:
+        self._route_path = value
+        self._verdicts = {}
 
     def value_bytes(self, attr_id: int) -> bytes:
         """Counters are read from the connection table when asked for."""
@@ -107,6 +124,40 @@ class ConnectionManager(CipObject):
         return super().value_bytes(attr_id)
 
     # ---- Unconnected Send ---------------------------------------------------------------
+    def _accepts(self, route: bytes) -> bool:
+        """Whether an Unconnected Send's encoded route path (``route`` empty: none) is acceptable
+        and well formed (nothing after it); remembered per encoding."""
+        verdict = self._verdicts.get(route)
+        if verdict is None:
+            if not route:
+                verdict = route_matches(self._route_path, None)
+            else:
+                try:
+                    segments, end = decode_route_path(route)
+                    verdict = end == len(route) and route_matches(self._route_path, segments)
+                except DecodeError:
+                    verdict = False
+            if len(self._verdicts) >= ROUTE_CACHE_LIMIT:
+                self._verdicts.clear()
+            self._verdicts[route] = verdict
+        return verdict
+
+    def unwrap(self, data: memoryview) -> memoryview | None:
+        """The message Unconnected Send ``data`` carries when it is well formed, at least a
+        service and a path size long, and routed acceptably; else None (``unconnected_send``
+        answers such a request with the right error). The route's verdict is cached, so a
+        familiar envelope is unwrapped without decoding it."""
+        n = len(data)
+        if n < 6:
+            return None
+        size = data[2] | data[3] << 8
+        stop = 4 + size
+        if size < 2 or stop > n:
+            return None
+        if self._accepts(bytes(data[stop + (size & 1) :])):
+            return data[4:stop]
+        return None
+
     def unconnected_send(
         self, service: int, attr_id: int | None, data: memoryview, ctx: Context
     ) -> bytes:

@@ -126,6 +126,7 @@ TAG_SERVICES = frozenset(
 
 _REAL_TYPES = (REAL, LREAL)
 _MESSAGE_ROUTER = (0x02, 1)
+_UNCONNECTED_SEND = int(Service.UNCONNECTED_SEND)
 
 
 class Failure(NamedTuple):
@@ -498,8 +499,26 @@ class Controller:
         # A nested Multiple Service Packet or Unconnected Send: decide off the loop.
         return type(route) is tuple and route[0] in (self.router, self.manager)
 
+    def _unwrap(self, cip: Any) -> Any:
+        """The message of an Unconnected Send to our Connection Manager that it would unwrap
+        and pass on as is (see ``ConnectionManager.unwrap``), else None."""
+        stop = 2 + 2 * cip[1]
+        route = self._route(cip[2:stop])
+        if type(route) is tuple and route[0] is self.manager and route[1] is None:
+            return self.manager.unwrap(memoryview(cip)[stop:])
+        return None
+
     def request(self, cip: Any, ctx: Context) -> bytes:
         """Serve one encoded CIP request; return the encoded reply (never raises but WouldBlock)."""
+        if len(cip) > 1 and cip[0] == _UNCONNECTED_SEND and ctx.depth < MAX_DEPTH:
+            # The common envelope of unconnected requests: straight to the message it carries.
+            message = self._unwrap(cip)
+            if message is not None:
+                nested = Context(
+                    ctx.max_reply, ctx.session, ctx.connection, ctx.peer, ctx.inline,
+                    ctx.depth + 1, ctx.now,
+                )  # fmt: skip
+                return self.request(message, nested)
         key = bytes(cip)
         if self._routes_version == self.tags.version:
             plan = self._reads.get(key)
