@@ -401,3 +401,58 @@ def test_raw_client_next_and_readable(fake):
     reply = item["unconnected_send"]["request"]
     assert reply["service"] == 0xCC and reply["status"] == 0
     assert reply["data"] == struct.pack("<Hhh", 0xC3, 3, 4)
+
+
+class _CountingSocket:
+    """A client socket proxy recording, per receive call, whether it was non-blocking."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock = sock
+        self.calls: list[bool] = []
+
+    def recv(self, size: int, flags: int = 0) -> bytes:
+        self.calls.append(bool(flags & socket.MSG_DONTWAIT))
+        return self.sock.recv(size, flags)
+
+    def __getattr__(self, name: str):
+        return getattr(self.sock, name)
+
+
+@pytest.mark.skipif(not hasattr(socket, "MSG_DONTWAIT"), reason="no MSG_DONTWAIT on this OS")
+def test_busy_poll_only_while_replies_are_quick(fake, monkeypatch):
+    """Quick replies are busy-polled for; a reply slower than ``busy_poll`` turns polling off
+    (the next receive blocks at once) until a reply comes quickly again; values stay right."""
+    delays = iter([0.0, 0.0, 0.3] + [0.0] * 20)
+
+    def behave(sock: socket.socket, device: Device) -> None:
+        framer = EncapFramer()
+        while True:
+            data = sock.recv(65536)
+            if not data:
+                return
+            for header, payload in framer.feed(data):
+                if header.command == Command.REGISTER_SESSION:
+                    sock.sendall(encode_encap(header.command, bytes(payload), SESSION, 0))
+                elif header.command == Command.SEND_RR_DATA:
+                    time.sleep(next(delays, 0.0))
+                    answer = device.answer(bytes(decode_rr_data(payload)))
+                    sock.sendall(encode_rr_message(answer, SESSION, header.context))
+
+    srv = fake(behave)
+    monkeypatch.setattr(client, "_cpus", lambda: 2)
+
+    class Polling(client.connector):
+        busy_poll = 0.05
+
+    with Polling("127.0.0.1", srv.port, timeout=5) as conn:
+        proxy = conn._sock = _CountingSocket(conn._sock)  # type: ignore[assignment]
+        per_read = []
+        for i in range(8):
+            proxy.calls.clear()
+            [result] = conn.synchronous(client.parse_operations([f"T[{i}]"]))
+            assert result[5] == [i]
+            per_read.append(list(proxy.calls))
+    assert per_read[0][0]  # polled for the first reply
+    assert per_read[2][0] and per_read[2][-1] is False  # polled, gave up, then blocked
+    assert per_read[3] == [False]  # after the slow reply: straight to a blocking receive
+    assert any(calls[0] for calls in per_read[4:])  # quick replies turn polling back on
