@@ -76,15 +76,16 @@ class ItemType(IntEnum):
     SEQUENCED_ADDRESS = 0x8002
 
 
-NULL = 0x0000
-IDENTITY = 0x000C
-CONNECTED_ADDRESS = 0x00A1
-CONNECTED_DATA = 0x00B1
-UNCONNECTED_DATA = 0x00B2
-SERVICES = 0x0100
-SOCKADDR_O_T = 0x8000
-SOCKADDR_T_O = 0x8001
-SEQUENCED_ADDRESS = 0x8002
+# Plain-int module constants for the hot paths; the values are defined once, in ItemType.
+NULL = int(ItemType.NULL)
+IDENTITY = int(ItemType.IDENTITY)
+CONNECTED_ADDRESS = int(ItemType.CONNECTED_ADDRESS)
+CONNECTED_DATA = int(ItemType.CONNECTED_DATA)
+UNCONNECTED_DATA = int(ItemType.UNCONNECTED_DATA)
+SERVICES = int(ItemType.SERVICES)
+SOCKADDR_O_T = int(ItemType.SOCKADDR_O_T)
+SOCKADDR_T_O = int(ItemType.SOCKADDR_T_O)
+SEQUENCED_ADDRESS = int(ItemType.SEQUENCED_ADDRESS)
 
 _COUNT = struct.Struct("<H")
 _ITEM = struct.Struct("<HH")
