@@ -89,3 +89,24 @@ def test_log_setup_rotating_file(restore_root_logger, tmp_path):
     logging.getLogger("x").warning("to the file")
     handler.flush()
     assert "to the file" in path.read_text()
+
+
+def test_parse_address_forms_and_errors():
+    from cpppo.misc import parse_address
+
+    assert parse_address("", 44818) == ("", 44818)
+    assert parse_address(":1502", 502, default_host="localhost") == ("localhost", 1502)
+    assert parse_address("127.0.0.2", 80) == ("127.0.0.2", 80)
+    assert parse_address("[::1]:99", 1) == ("::1", 99)
+    assert parse_address("[::1]", 7) == ("::1", 7)
+    assert parse_address("::1", 7) == ("::1", 7)
+    for bad, kw in [
+        ("::1", {"bare_ipv6": False}),
+        ("[::1", {}),
+        ("[::1]x", {}),
+        ("host:port", {}),
+        ("host:65536", {}),
+        ("host:-1", {}),
+    ]:
+        with pytest.raises(ValueError):
+            parse_address(bad, 1, **kw)

@@ -61,3 +61,34 @@ def log_setup(verbose: int = 0, logfile: str | None = None) -> None:
     handler.setFormatter(logging.Formatter(LOG_FORMAT, LOG_DATEFMT))
     root.addHandler(handler)
     root.setLevel(verbosity_level(verbose))
+
+
+def parse_address(
+    text: str | None, default_port: int, default_host: str = "", bare_ipv6: bool = True
+) -> tuple[str, int]:
+    """Parse ``[host][:port]`` into ``(host, port)``; ValueError naming what is wrong.
+
+    IPv6 hosts are written ``[::1]:port`` (or ``[::1]``); with ``bare_ipv6`` an unbracketed
+    address of several colons (``::1``) is a host with the default port, otherwise an error. An
+    empty host gives ``default_host``, a missing port ``default_port``; ports are 0-65535.
+    """
+    text = (text or "").strip()
+    host, port_text = text, ""
+    if text.startswith("["):
+        host, closed, rest = text[1:].partition("]")
+        if not closed or (rest and not rest.startswith(":")):
+            raise ValueError(f"invalid address {text!r} (IPv6 is written [addr]:port)")
+        port_text = rest[1:]
+    elif text.count(":") == 1:
+        host, _, port_text = text.partition(":")
+    elif text.count(":") > 1 and not bare_ipv6:
+        raise ValueError(f"invalid address {text!r} (write IPv6 as [addr]:port)")
+    port = default_port
+    if port_text:
+        try:
+            port = int(port_text)
+        except ValueError:
+            raise ValueError(f"invalid port {port_text!r} in address {text!r}") from None
+        if not 0 <= port <= 65535:
+            raise ValueError(f"port {port} is outside 0-65535 in address {text!r}")
+    return host or default_host, port

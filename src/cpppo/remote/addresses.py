@@ -23,6 +23,8 @@ import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
+from ..misc import parse_address
+
 Value = int | bool
 
 
@@ -303,24 +305,4 @@ def is_serial(address: str) -> bool:
 
 def parse_host_port(address: str, default_port: int = 502) -> tuple[str, int]:
     """``"[host]:port"``, ``"host"``, ``"[::1]:502"`` -> ``(host, port)``; host may be ``""``."""
-    address = address.strip()
-    host, port_text = address, ""
-    if address.startswith("["):
-        close = address.find("]")
-        if close < 0:
-            raise ValueError(f"address {address!r} has '[' without ']'")
-        host, rest = address[1:close], address[close + 1 :]
-        if rest and not rest.startswith(":"):
-            raise ValueError(f"address {address!r} is not [host]:port")
-        port_text = rest[1:]
-    elif address.count(":") == 1:
-        host, port_text = address.split(":")
-    if not port_text:
-        return host, default_port
-    try:
-        port = int(port_text)
-    except ValueError:
-        raise ValueError(f"address {address!r}: port {port_text!r} is not a number") from None
-    if not 0 <= port <= 65535:
-        raise ValueError(f"address {address!r}: port {port} is outside 0-65535")
-    return host, port
+    return parse_address(address, default_port)

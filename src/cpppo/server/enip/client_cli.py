@@ -20,6 +20,7 @@ import time
 from collections.abc import Sequence
 from typing import Any, NoReturn
 
+from ... import misc
 from ...misc import NORMAL, log_setup
 from .client import DEFAULT_PORT, ClientError, client, connector, implicit, summary_name
 from .client_replies import parse_response
@@ -45,28 +46,14 @@ class ArgumentParser(argparse.ArgumentParser):
 
 
 def parse_address(text: str | None, host: str = "localhost", port: int = DEFAULT_PORT) -> tuple:
-    """Parse ``[<host>][:<port>]`` (either part may be omitted); ValueError if malformed."""
-    if not text:
-        return host, port
-    if text.startswith("["):  # [IPv6]:port
-        name, sep, number = text[1:].partition("]")
-        if not sep or (number and not number.startswith(":")):
-            raise ValueError(f"invalid address {text!r}")
-        number = number[1:]
-    elif text.count(":") > 1:  # a bare IPv6 address
-        name, number = text, ""
-    else:
-        name, _, number = text.rpartition(":")
-        if ":" not in text:
-            name, number = text, ""
-    if number:
-        try:
-            port = int(number)
-        except ValueError:
-            raise ValueError(f"invalid port in address {text!r}") from None
-        if not 0 < port < 65536:
-            raise ValueError(f"port {port} out of range in address {text!r}")
-    return (name or host), port
+    """Parse ``[<host>][:<port>]`` (either part may be omitted); ValueError if malformed.
+
+    A device's port is 1-65535 (0 only makes sense for binding a server).
+    """
+    name, number = misc.parse_address(text, port, default_host=host)
+    if number == 0:
+        raise ValueError(f"port 0 is not a device's port in address {text!r}")
+    return name, number
 
 
 def expand_tags(tags: Sequence[str]) -> list[str]:

@@ -24,6 +24,7 @@ import threading
 from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
+from ... import misc
 from .codec.encap import HEADER, EncapFramer, EncapStatus, decode_encap
 from .codec.errors import DecodeError
 from .control import ConnectionStats, ServerControl, connection_name
@@ -73,26 +74,7 @@ def run(main: Coroutine[Any, Any, T]) -> T:
 
 def parse_address(text: str, default_port: int = DEFAULT_PORT) -> tuple[str, int]:
     """Parse ``[interface][:port]`` (``[::1]:port`` for IPv6); ValueError if malformed."""
-    text = (text or "").strip()
-    host, port_text = text, ""
-    if text.startswith("["):
-        host, _, rest = text[1:].partition("]")
-        if rest and not rest.startswith(":"):
-            raise ValueError(f"invalid address {text!r}")
-        port_text = rest[1:]
-    elif text.count(":") == 1:
-        host, _, port_text = text.partition(":")
-    elif text.count(":") > 1:
-        raise ValueError(f"invalid address {text!r} (write IPv6 as [addr]:port)")
-    port = default_port
-    if port_text:
-        try:
-            port = int(port_text)
-        except ValueError:
-            raise ValueError(f"invalid port {port_text!r} in address {text!r}") from None
-        if not 0 <= port <= 65535:
-            raise ValueError(f"port {port} out of range in address {text!r}")
-    return host, port
+    return misc.parse_address(text, default_port, bare_ipv6=False)
 
 
 #: Bytes read from a socket at a time (into one preallocated buffer per connection).
