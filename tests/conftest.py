@@ -1,2 +1,23 @@
 """Root of the tests: being a conftest in a folder without ``__init__.py``, pytest puts this
-folder on ``sys.path``, so every test can ``from helpers import ...`` (tests/helpers.py)."""
+folder on ``sys.path``, so every test can ``from helpers import ...`` (tests/helpers.py).
+
+It also provides ``shared_data``: the folder of third-party test data (../shared/data next to
+the project), which the project does not carry a copy of."""
+
+import os
+from pathlib import Path
+
+import pytest
+
+SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """../shared/data; skip the test when it is absent, but fail under CI=true."""
+    if not SHARED_DATA.is_dir():
+        reason = "third-party test data not found at ../shared/data"
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(reason)
+        pytest.skip(reason)
+    return SHARED_DATA

@@ -10,14 +10,12 @@ payloads reassembled per direction by sequence number.
 from __future__ import annotations
 
 import struct
-from pathlib import Path
 
 import pytest
 
 from cpppo.server.enip.codec import cip, cpf, encap, epath, types
 from cpppo.server.enip.codec.encap import Command, EncapFramer
 
-CAPTURE = Path(__file__).parents[2] / "data" / "controllogix-SCADA-read-write.pcapng"
 ENIP_PORT = 44818
 
 # --- a tiny pcapng reader ---------------------------------------------------------------------
@@ -175,8 +173,9 @@ def recode_message(header: encap.EncapHeader, payload: memoryview, to_server: bo
 
 
 @pytest.fixture(scope="module")
-def streams():
-    return tcp_streams(pcapng_packets(CAPTURE.read_bytes()))
+def streams(shared_data):
+    capture = shared_data / "controllogix-SCADA-read-write.pcapng"
+    return tcp_streams(pcapng_packets(capture.read_bytes()))
 
 
 def test_capture_has_both_directions(streams):

@@ -1,7 +1,6 @@
 """Byte-vector tests of Logix tag services, Symbol and Template records (codec.tags)."""
 
 import json
-from pathlib import Path
 
 import pytest
 
@@ -40,8 +39,6 @@ from cpppo.server.enip.codec.tags import (
     encode_write_tag_fragmented,
     template_definition_words,
 )
-
-ALL_TAGS = Path(__file__).parents[2] / "data" / "pycomm3-all_tags.json"
 
 
 def test_read_tag_and_fragmented():
@@ -258,10 +255,10 @@ def test_template_read():
             decode_template_read(bytes.fromhex(bad.ljust(len(bad) + len(bad) % 2, "0")))
 
 
-def test_template_words_match_real_controller():
+def test_template_words_match_real_controller(shared_data):
     # a real v20 controller serves STRING with handle 0x0FCE and attribute 4 = 15, which is
     # what template_definition_words gives for the 39-byte definition above
-    tags = json.loads(ALL_TAGS.read_text())
+    tags = json.loads((shared_data / "pycomm3-all_tags.json").read_text())
     strings = [
         t["data_type"]["template"]
         for t in tags.values()

@@ -17,17 +17,20 @@ from cpppo.server.enip.l5x import L5XError, load_l5x, parse_literal, parse_strin
 from cpppo.server.enip.logix_types import ATOMIC_TYPES
 from cpppo.server.enip.tagdb import TagDB
 
-L5X = Path(__file__).parents[2] / "data" / "pycomm3.L5X"
+
+@pytest.fixture(scope="module")
+def l5x(shared_data) -> Path:
+    return shared_data / "pycomm3.L5X"
 
 
 @pytest.fixture(scope="module")
-def text() -> str:
-    return L5X.read_text(encoding="utf-8-sig")
+def text(l5x) -> str:
+    return l5x.read_text(encoding="utf-8-sig")
 
 
 @pytest.fixture(scope="module")
-def loaded():
-    return load_l5x(L5X)
+def loaded(l5x):
+    return load_l5x(l5x)
 
 
 def _declared_tags(text: str) -> list[tuple[str | None, ET.Element]]:
@@ -120,12 +123,12 @@ def test_values_the_export_declares(loaded):
     assert db.data_type("STRING480").is_string and db.data_type("STRING480").size == 484
 
 
-def test_the_export_needs_its_own_revision_rules():
+def test_the_export_needs_its_own_revision_rules(l5x):
     """v27+ aligns LINTs and sizes such UDTs to 8 bytes: the v20 memory image no longer fits."""
     with pytest.raises(
         L5XError, match="write_nested_udt1: 1560 bytes of data, its type needs 1584"
     ):
-        load_l5x(L5X, revision=32)
+        load_l5x(l5x, revision=32)
 
 
 def _pycomm3_upload(db: TagDB) -> dict[str, dict]:

@@ -9,7 +9,6 @@ without malformed packets or expert errors.
 from __future__ import annotations
 
 import time
-from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -24,20 +23,23 @@ pylogix = pytest.importorskip("pylogix")
 
 pytestmark = pytest.mark.timeout(60)
 
-L5X = Path(__file__).parents[2] / "data" / "pycomm3.L5X"
+
+@pytest.fixture(scope="module")
+def l5x(shared_data):
+    return shared_data / "pycomm3.L5X"
 
 
 @pytest.fixture(scope="module")
-def exported():
+def exported(l5x):
     """The export's tags, as loaded (the values a client must read): qualified name -> Tag."""
-    return {tag.qualified_name: tag for tag in load_l5x(L5X).db.all_tags()}
+    return {tag.qualified_name: tag for tag in load_l5x(l5x).db.all_tags()}
 
 
 @pytest.fixture(scope="module", params=[20, 32], ids=["rev20", "rev32"])
-def simulator(request):
+def simulator(request, l5x):
     """A simulator loaded with pycomm3.L5X, Identity revision 20.11 or 32.11."""
     controller = Controller(
-        identity={"product revision": request.param | 11 << 8}, tags=load_l5x(L5X).db
+        identity={"product revision": request.param | 11 << 8}, tags=load_l5x(l5x).db
     )
     with ServerThread(controller, ("127.0.0.1", 0)) as server:
         yield SimpleNamespace(controller=controller, port=server.address[1], rev=request.param)

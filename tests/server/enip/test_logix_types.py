@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 import re
 import struct
-from pathlib import Path
 
 import pytest
 from hypothesis import given
@@ -39,8 +38,6 @@ from cpppo.server.enip.logix_types import (
     template_attributes,
     template_blob,
 )
-
-L5X = Path(__file__).parents[2] / "data" / "pycomm3.L5X"
 
 DINT, SINT, INT, LINT, REAL, BOOL, DWORD = (
     ATOMIC_TYPES[n] for n in ("DINT", "SINT", "INT", "LINT", "REAL", "BOOL", "DWORD")
@@ -101,9 +98,9 @@ def _offsets(s: Structure) -> list[tuple[str, int, int | None, int]]:
     return [(m.name, m.offset, m.bit, m.count) for m in s.members]
 
 
-def test_plain_bools_get_hidden_host_sints_named_as_logix_does():
+def test_plain_bools_get_hidden_host_sints_named_as_logix_does(shared_data):
     """pycomm3_BoolsUDT declared with plain BOOLs gets the hosts the L5X export shows."""
-    text = L5X.read_text(encoding="utf-8-sig")
+    text = (shared_data / "pycomm3.L5X").read_text(encoding="utf-8-sig")
     block = text[text.index('<DataType Name="pycomm3_BoolsUDT"') :]
     block = block[: block.index("</DataType>")]
     exported = re.findall(r'<Member Name="([^"]+)" DataType="([^"]+)"', block)

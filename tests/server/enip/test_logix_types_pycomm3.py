@@ -10,7 +10,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -29,12 +28,10 @@ from cpppo.server.enip.logix_types import (
 )
 from cpppo.server.enip.tagdb import TagDB
 
-DUMP = Path(__file__).parents[2] / "data" / "pycomm3-all_tags.json"
-
 
 @pytest.fixture(scope="module")
-def dump() -> dict[str, Any]:
-    return json.loads(DUMP.read_text(encoding="utf-8"))
+def dump(shared_data) -> dict[str, Any]:
+    return json.loads((shared_data / "pycomm3-all_tags.json").read_text(encoding="utf-8"))
 
 
 def _structures(dump: dict[str, Any]) -> dict[str, dict[str, Any]]:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
@@ -18,7 +17,11 @@ pycomm3 = pytest.importorskip("pycomm3")
 
 pytestmark = pytest.mark.timeout(60)
 
-L5X = Path(__file__).parents[2] / "data" / "pycomm3.L5X"
+
+@pytest.fixture
+def l5x(shared_data):
+    return shared_data / "pycomm3.L5X"
+
 
 HEAD = (
     '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
@@ -114,8 +117,8 @@ def test_tag_db_with_command_line_tags_of_its_types(tmp_path, enip_server_proces
     assert process.returncode == 2 and "unknown data type 'Valve'" in process.stderr
 
 
-def test_l5x_with_identity_revision_32_and_program_name(enip_server_process):
-    server = enip_server_process("--l5x", str(L5X), "--revision", "32.11", "Extra=DINT")
+def test_l5x_with_identity_revision_32_and_program_name(enip_server_process, l5x):
+    server = enip_server_process("--l5x", str(l5x), "--revision", "32.11", "Extra=DINT")
     with pycomm3.LogixDriver(f"127.0.0.1:{server.port}/0") as plc:
         assert plc.info["revision"] == {"major": 32, "minor": 11}
         assert plc.info["name"] == "pycomm3_demo"
@@ -123,9 +126,9 @@ def test_l5x_with_identity_revision_32_and_program_name(enip_server_process):
         assert plc.read("read_udt1.dint").value == 10
         assert plc.write(("Extra", 9)).error is None and plc.read("Extra").value == 9
     # without --revision the Identity takes the export's major revision (20)
-    server = enip_server_process("--l5x", str(L5X))
+    server = enip_server_process("--l5x", str(l5x))
     with pycomm3.LogixDriver(f"127.0.0.1:{server.port}/0") as plc:
         assert plc.info["revision"]["major"] == 20 and plc._cfg["use_instance_ids"] is False
-    for bad in (["--revision", "x.y"], ["--l5x", str(L5X), "--tag-db", "x.json"]):
+    for bad in (["--revision", "x.y"], ["--l5x", str(l5x), "--tag-db", "x.json"]):
         process = _run(*bad)
         assert process.returncode == 2 and process.stderr.count("\n") == 1, process.stderr

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import struct
-from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -28,8 +27,6 @@ from cpppo.server.enip.tagdb import (
     member_defs,
     parse_tag_definition,
 )
-
-DATA = Path(__file__).parents[2] / "data"
 
 
 @pytest.fixture
@@ -264,8 +261,8 @@ def test_pylogix_safe_template_ids():
 
 
 @pytest.fixture(scope="module")
-def l5x_db() -> TagDB:
-    return load_l5x(DATA / "pycomm3.L5X").db
+def l5x_db(shared_data) -> TagDB:
+    return load_l5x(shared_data / "pycomm3.L5X").db
 
 
 def test_member_defs_lay_out_identically(l5x_db):
@@ -277,8 +274,8 @@ def test_member_defs_lay_out_identically(l5x_db):
         assert again.size == s.size
 
 
-def test_json_roundtrip(tmp_path):
-    l5x_db = load_l5x(DATA / "pycomm3.L5X").db
+def test_json_roundtrip(tmp_path, shared_data):
+    l5x_db = load_l5x(shared_data / "pycomm3.L5X").db
     l5x_db.add_alias("alias1", "write_udt1.dint")
     path = tmp_path / "db.json"
     l5x_db.save_json(path)
@@ -301,12 +298,12 @@ def test_json_roundtrip(tmp_path):
     assert json.loads(path.read_text())["format"] == "cpppo-tagdb"
 
 
-def test_load_json_accepts_a_pycomm3_dump():
-    db = TagDB.load_json(DATA / "pycomm3-all_tags.json")
+def test_load_json_accepts_a_pycomm3_dump(shared_data):
+    dump = shared_data / "pycomm3-all_tags.json"
+    db = TagDB.load_json(dump)
     assert len(db.all_tags()) == 209
     assert (
-        db.tag("read_udt1").instance_id
-        == json.loads((DATA / "pycomm3-all_tags.json").read_text())["read_udt1"]["instance_id"]
+        db.tag("read_udt1").instance_id == json.loads(dump.read_text())["read_udt1"]["instance_id"]
     )
     assert db.tag("read_bool_ary1").dims == (96,)
     assert db.tag("read_prog_dint1", "pycomm3").data_type.name == "DINT"

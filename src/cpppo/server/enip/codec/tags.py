@@ -544,6 +544,6 @@ def template_definition_words(length: int) -> int:
     """Template attribute 4 (definition size in 32-bit words) for ``length`` definition bytes.
 
     ceil((length + 20) / 4): it matches every template of a real v20 controller's database
-    (tests/data/pycomm3-all_tags.json); clients read 4 x this many bytes less 23.
+    (../shared/data/pycomm3-all_tags.json); clients read 4 x this many bytes less 23.
     """
     return (length + 20 + 3) // 4
