@@ -34,10 +34,10 @@ import pytest
 
 from cpppo.server.enip.codec import cip, connection, encap, epath, tags
 from cpppo.server.enip.codec.encap import Command, EncapFramer, EncapHeader
-from cpppo.server.enip.control import ServerControl
-from cpppo.server.enip.logix import Controller
 from cpppo.server.enip.main import build_controller
-from cpppo.server.enip.server import ServerThread
+from cpppo.server.enip.net.control import ServerControl
+from cpppo.server.enip.net.server import ServerThread
+from cpppo.server.enip.sim.controller import Controller
 from helpers import closing_all, stop_process
 
 #: Tags of the default in-process simulator.

@@ -13,10 +13,10 @@ from types import SimpleNamespace
 
 import pytest
 
-from cpppo.server.enip.l5x import load_l5x
-from cpppo.server.enip.logix import Controller
+from cpppo.server.enip.importers.l5x import load_l5x
 from cpppo.server.enip.main import DEMO_TAGS, build_controller
-from cpppo.server.enip.server import ServerThread
+from cpppo.server.enip.net.server import ServerThread
+from cpppo.server.enip.sim.controller import Controller
 
 pycomm3 = pytest.importorskip("pycomm3")
 pylogix = pytest.importorskip("pylogix")

@@ -12,8 +12,8 @@ import threading
 import pytest
 
 from cpppo.server.enip import DINT, device
-from cpppo.server.enip.control import ServerControl
 from cpppo.server.enip.main import main
+from cpppo.server.enip.net.control import ServerControl
 
 pylogix = pytest.importorskip("pylogix")
 

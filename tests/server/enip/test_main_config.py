@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 
 from cpppo.server.enip import DINT, INT, LOGIX_STRING, REAL, SSTRING
-from cpppo.server.enip.config import ConfigError, load_config, loads_json, normalize_key
-from cpppo.server.enip.control import Delay, parse_delay
+from cpppo.server.enip.logix.tagdb import TagDBError, parse_tag_definition
 from cpppo.server.enip.main import build_controller, config_values, make_parser, parse_route_path
-from cpppo.server.enip.server import parse_address
-from cpppo.server.enip.tagdb import TagDBError, parse_tag_definition
+from cpppo.server.enip.net.control import Delay, parse_delay
+from cpppo.server.enip.net.server import parse_address
+from cpppo.server.enip.sim.config import ConfigError, load_config, loads_json, normalize_key
 
 
 def test_spec_example_loads_as_written(tmp_path, monkeypatch, enip_spec_cfg):

@@ -9,8 +9,8 @@ import sys
 
 import pytest
 
-from cpppo.server.enip.logix_types import MemberDef
-from cpppo.server.enip.tagdb import TagDB
+from cpppo.server.enip.logix.tagdb import TagDB
+from cpppo.server.enip.logix.types import MemberDef
 
 pylogix = pytest.importorskip("pylogix")
 pycomm3 = pytest.importorskip("pycomm3")

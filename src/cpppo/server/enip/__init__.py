@@ -5,7 +5,6 @@ for spec 2.1.3's custom attributes) and the CIP data types; ``enip_format`` pret
 decoded message (spec 2.1.5). The wire formats are in :mod:`cpppo.server.enip.codec`.
 """
 
-from . import device
 from .codec.format import enip_format
 from .codec.types import (
     BOOL,
@@ -28,6 +27,7 @@ from .codec.types import (
     CipType,
     type_named,
 )
+from .sim import device
 
 __all__ = [
     "BOOL",

@@ -2,7 +2,7 @@
 
 import sys
 
-from .getattr import (
+from .tools.getattr import (
     CIP_TYPES,
     attribute_operations,
     convert,

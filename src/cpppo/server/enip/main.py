@@ -21,14 +21,15 @@ import threading
 from collections.abc import Callable, Sequence
 from typing import Any, NoReturn
 
-from ...misc import NORMAL, log_setup
-from .attribute import Attribute
-from .config import ConfigError, load_config, loads_json, normalize_key
-from .control import Delay, ServerControl, parse_delay
-from .l5x import load_l5x
-from .logix import Controller
-from .server import DEFAULT_PORT, EnipServer, parse_address, run
-from .tagdb import TagDB, TagDBError, TagDefinition, parse_tag_definition
+from cpppo.misc import NORMAL, log_setup
+
+from .importers.l5x import load_l5x
+from .logix.tagdb import TagDB, TagDBError, TagDefinition, parse_tag_definition
+from .net.control import Delay, ServerControl, parse_delay
+from .net.server import DEFAULT_PORT, EnipServer, parse_address, run
+from .sim.attribute import Attribute
+from .sim.config import ConfigError, load_config, loads_json, normalize_key
+from .sim.controller import Controller
 
 __all__ = [
     "DEMO_TAGS",
@@ -409,7 +410,7 @@ def _run(
             print(f"{host}:{port}", flush=True)
         web_server = None
         if web is not None:
-            from .web import start_web  # aiohttp is an optional dependency
+            from .net.web import start_web  # aiohttp is an optional dependency
 
             try:
                 web_server = await start_web(enip, *web)

@@ -1,110 +1,25 @@
-"""Poll an A-B PowerFlex 750 series drive once a second (spec 2.1.7).
+"""``cpppo.server.enip.poll_example``: the PowerFlex polling example (its home is
+:mod:`cpppo.server.enip.examples.poll_example`).
 
-    python -m cpppo.server.enip.poll_example [<host>[:<port>] [<seconds>]]
-
-polls "Motor Velocity" and "Output Current" from ``<host>`` (default localhost:44818) in a
-background thread and prints each value and each failure with its time, for ``<seconds>``
-(default: until interrupted)::
-
-    2016-01-27 21:34:10.371:   Motor Velocity == [789.010009765625]
-    2016-01-27 21:34:13.348: [Errno 32] Broken pipe
-    2016-01-27 21:34:14.352: [Errno 61] Connection refused
-
-Stop and restart the device (eg. ``python -m cpppo.server.enip.poll_test``) to watch polling
-fail, back off and resume by itself.
+This documented path re-exports it and keeps ``python -m cpppo.server.enip.poll_example``
+working.
 """
 
-from __future__ import annotations
-
-import logging
-import queue
 import sys
-import threading
-import time
-from collections.abc import Callable, Sequence
 
-import cpppo
-from cpppo.history import timestamp
-from cpppo.server.enip import poll
-from cpppo.server.enip.ab import powerflex_750_series
-from cpppo.server.enip.client_cli import parse_address
+from .examples.poll_example import (
+    arguments,
+    collector,
+    main,
+    report,
+)
 
-PARAMS = ["Motor Velocity", "Output Current"]
-
-
-def report(events: queue.Queue, until: float | None) -> None:
-    """Print the ``(time, parameter, value)`` and ``(time, failure)`` events until ``until``."""
-    while until is None or time.monotonic() < until:
-        wait = 0.1 if until is None else max(0.0, min(0.1, until - time.monotonic()))
-        try:
-            event = events.get(timeout=wait)
-        except queue.Empty:
-            continue
-        if len(event) == 3:
-            when, param, value = event
-            print(f"{timestamp(when)}: {param:>16} == {value!r}", flush=True)
-        else:
-            when, exc = event
-            print(f"{timestamp(when)}: {exc}", flush=True)
-
-
-def arguments(argv: Sequence[str] | None) -> tuple[tuple[str, int], float | None]:
-    """``[<host>[:<port>] [<seconds>]]`` -> (address, seconds or None); ValueError if bad."""
-    args = list(sys.argv[1:] if argv is None else argv)
-    address = parse_address(args[0] if args else "localhost")
-    seconds = float(args[1]) if len(args) > 1 else None
-    return address, seconds
-
-
-def collector() -> tuple[
-    queue.Queue, Callable[[str, object], None], Callable[[BaseException], None]
-]:
-    """An event queue for :func:`report`, and the poll ``process``/``failure`` callbacks that
-    put timed events on it (``process.done`` starts False: set it True to stop polling)."""
-    events: queue.Queue = queue.Queue()
-
-    def process(param: str, value: object) -> None:
-        events.put((cpppo.timer(), param, value))
-
-    def failure(exc: BaseException) -> None:
-        events.put((cpppo.timer(), str(exc)))
-
-    process.done = False  # type: ignore[attr-defined]
-    return events, process, failure
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """Poll until interrupted (or for the seconds given); see the module docstring."""
-    logging.basicConfig(**cpppo.log_cfg)
-    try:
-        address, seconds = arguments(argv)
-    except ValueError as exc:
-        print(f"poll_example: {exc}", file=sys.stderr)
-        return 2
-    events, process, failure = collector()
-    poller = threading.Thread(
-        target=poll.poll,
-        args=(powerflex_750_series,),
-        kwargs={
-            "address": address,
-            "cycle": 1.0,
-            "timeout": 0.5,
-            "process": process,
-            "failure": failure,
-            "params": PARAMS,
-        },
-        daemon=True,
-    )
-    poller.start()
-    try:
-        report(events, None if seconds is None else time.monotonic() + seconds)
-    except KeyboardInterrupt:
-        pass
-    finally:
-        process.done = True  # type: ignore[attr-defined]
-        poller.join()
-    return 0
-
+__all__ = [
+    "arguments",
+    "collector",
+    "main",
+    "report",
+]
 
 if __name__ == "__main__":
     sys.exit(main())

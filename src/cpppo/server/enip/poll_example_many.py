@@ -1,76 +1,19 @@
-"""Poll A-B PowerFlex 750 parameters at different rates over one connection (spec 2.1.7).
+"""``cpppo.server.enip.poll_example_many``: the multi-rate PowerFlex polling example (its home is
+:mod:`cpppo.server.enip.examples.poll_example_many`).
 
-    python -m cpppo.server.enip.poll_example_many [<host>[:<port>] [<seconds>]]
-
-One proxy (one EtherNet/IP connection) to ``<host>`` (default localhost:44818) is shared by a
-polling thread per rate: Output Frequency every 0.5s, Motor Velocity and Output Current every
-second, Elapsed kWh every 5s and Speed Units every 10s. Each value and each failure is printed
-with its time, for ``<seconds>`` (default: until interrupted)::
-
-    2016-01-28 15:25:26.112: Output Frequency == [456.7799987792969]
-    2016-01-28 15:25:26.765:   Output Current == [123.44999694824219]
-    2016-01-28 15:25:28.096: [Errno 61] Connection refused
+This documented path re-exports it and keeps ``python -m cpppo.server.enip.poll_example_many``
+working.
 """
 
-from __future__ import annotations
-
-import logging
 import sys
-import threading
-import time
-from collections.abc import Sequence
 
-import cpppo
-from cpppo.server.enip import poll
-from cpppo.server.enip.ab import powerflex_750_series
-from cpppo.server.enip.poll_example import arguments, collector, report
+from .examples.poll_example_many import (
+    main,
+)
 
-#: Poll cycle (seconds) -> the parameters polled at that rate.
-TARGETS = {
-    0.5: ["Output Frequency"],
-    1.0: ["Motor Velocity", "Output Current"],
-    5.0: ["Elapsed KwH"],
-    10.0: ["Speed Units"],
-}
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """Poll until interrupted (or for the seconds given); see the module docstring."""
-    logging.basicConfig(**cpppo.log_cfg)
-    try:
-        (host, port), seconds = arguments(argv)
-    except ValueError as exc:
-        print(f"poll_example_many: {exc}", file=sys.stderr)
-        return 2
-    events, process, failure = collector()
-    via = powerflex_750_series(host=host, port=port, timeout=0.5)
-    pollers = [
-        threading.Thread(
-            target=poll.run,
-            kwargs={
-                "via": via,
-                "cycle": cycle,
-                "process": process,
-                "failure": failure,
-                "params": params,
-            },
-            daemon=True,
-        )
-        for cycle, params in TARGETS.items()
-    ]
-    for poller in pollers:
-        poller.start()
-    try:
-        report(events, None if seconds is None else time.monotonic() + seconds)
-    except KeyboardInterrupt:
-        pass
-    finally:
-        process.done = True  # type: ignore[attr-defined]
-        for poller in pollers:
-            poller.join()
-        via.close_gateway()
-    return 0
-
+__all__ = [
+    "main",
+]
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -1,190 +1,26 @@
-"""Tags that read the current temperature of the city they are named after (spec 2.1.3).
+"""``cpppo.server.enip.weather``: the weather-tag example simulator (its home is
+:mod:`cpppo.server.enip.examples.weather`).
 
-    python -m cpppo.server.enip.weather [--weather-url URL] [--weather-appid KEY]
-        [--weather-units metric|imperial|standard] [--weather-timeout SECONDS]
-        [simulator options] Tokyo=REAL Paris=INT ...
-
-Each read of a tag asks a weather service (OpenWeatherMap's current-weather API, or anything
-answering like it) for ``?q=<tag name>&appid=<KEY>&units=...&mode=json`` and answers with
-``main.temp`` of the JSON reply, as a float for a REAL tag and an int otherwise. The URL and key
-come from the options or the environment (``CPPPO_WEATHER_URL``, ``CPPPO_WEATHER_APPID``); no key
-is built in. When the look-up fails (no answer, an error reply such as ``{"cod": 401,
-"message": "Invalid API key"}``, or no temperature in it) the client gets CIP status 0x02
-(resource unavailable) for that read, and the connection carries on. Writes get 0x0E (not
-settable): changing the weather isn't that easy.
-
-A read blocks while the service answers; the simulator runs such attributes in worker threads,
-so other clients carry on meanwhile.
+This documented path re-exports it and keeps ``python -m cpppo.server.enip.weather`` working.
 """
 
-from __future__ import annotations
-
-import json
-import logging
-import os
 import sys
-from collections.abc import Sequence
-from typing import Any, ClassVar
-from urllib.error import HTTPError
-from urllib.parse import urlencode
-from urllib.request import urlopen
 
-from .codec.cip import Status
-from .codec.types import LREAL, REAL
-from .device import Attribute
-from .main import main as enip_main
+from .examples.weather import (
+    DEFAULT_URL,
+    Attribute_weather,
+    WeatherError,
+    main,
+    weather_class,
+)
 
-__all__ = ["DEFAULT_URL", "Attribute_weather", "WeatherError", "main", "weather_class"]
-
-log = logging.getLogger("enip.wthr")
-
-DEFAULT_URL = "http://api.openweathermap.org/data/2.5/weather"
-#: The largest weather reply read (bytes).
-MAX_REPLY = 1 << 20
-
-_OPTIONS = {
-    "--weather-url": "url",
-    "--weather-appid": "appid",
-    "--weather-key": "appid",
-    "--weather-units": "units",
-    "--weather-timeout": "timeout",
-}
-
-
-class WeatherError(Exception):
-    """A temperature that could not be had (``status``: the CIP status the client gets)."""
-
-    status = Status.RESOURCE_UNAVAILABLE
-
-
-class WeatherUnchangeable(Exception):
-    """A write to a weather tag."""
-
-    status = Status.ATTRIBUTE_NOT_SETTABLE
-
-
-class Attribute_weather(Attribute):
-    """A tag whose value is the current temperature of the city with the tag's name."""
-
-    URI: ClassVar[str] = DEFAULT_URL
-    OPT: ClassVar[dict[str, str]] = {"units": "metric", "mode": "json"}
-    TIMEOUT: ClassVar[float] = 5.0
-
-    def url(self, **kwds: Any) -> str:
-        """The service URL with the class' options and ``kwds`` as its query."""
-        return self.URI + "?" + urlencode(dict(self.OPT, **kwds))
-
-    def _shown_url(self) -> str:
-        """The URL for log messages, with the key hidden."""
-        opt = {k: ("***" if k == "appid" else v) for k, v in self.OPT.items()}
-        return self.URI + "?" + urlencode(dict(opt, q=self.name))
-
-    def fetch(self) -> tuple[int, bytes]:
-        """(HTTP status, body) of the service's answer for this tag's city."""
-        try:
-            with urlopen(self.url(q=self.name), timeout=self.TIMEOUT) as reply:
-                status, data = reply.status, reply.read(MAX_REPLY + 1)
-        except HTTPError as exc:  # an error reply still says what went wrong in its body
-            with exc:
-                status, data = exc.code, exc.read(MAX_REPLY + 1)
-        if len(data) > MAX_REPLY:
-            raise WeatherError(f"weather reply larger than {MAX_REPLY} bytes")
-        return status, data
-
-    def temperature(self) -> float | int:
-        """Ask the service for the temperature of the city named like this tag."""
-        status, data = self.fetch()
-        try:
-            weather = json.loads(data.decode("utf-8"))
-        except ValueError:
-            raise WeatherError(f"HTTP {status}: not a JSON weather reply") from None
-        if not isinstance(weather, dict):
-            raise WeatherError(f"HTTP {status}: weather reply is not a JSON object")
-        if str(weather.get("cod")) != "200" or not isinstance(weather.get("main"), dict):
-            message = weather.get("message") or "Unknown error obtaining weather data"
-            raise WeatherError(f"HTTP {status}: {message}")
-        cast = float if isinstance(self.parser, (REAL, LREAL)) else int
-        return cast(weather["main"]["temp"])
-
-    def __getitem__(self, key: int | slice) -> Any:
-        kind = self._validate_key(key)
-        try:
-            temperature = self.temperature()
-        except Exception as exc:
-            log.warning(
-                "Couldn't get temperature for %s via %r: %s", self.name, self._shown_url(), exc
-            )
-            if isinstance(exc, WeatherError):
-                raise
-            raise WeatherError(str(exc)) from exc
-        if kind is slice:
-            start, stop, _ = key.indices(len(self))  # type: ignore[union-attr]
-            return [temperature] * (stop - start)
-        return temperature
-
-    def __setitem__(self, key: int | slice, value: Any) -> None:
-        raise WeatherUnchangeable("Changing the weather isn't that easy...")
-
-
-def weather_class(
-    url: str | None = None,
-    appid: str | None = None,
-    units: str | None = None,
-    timeout: float | None = None,
-) -> type[Attribute_weather]:
-    """An :class:`Attribute_weather` subclass for the service ``url`` with key ``appid``
-    (defaults: ``$CPPPO_WEATHER_URL`` or :data:`DEFAULT_URL`; ``$CPPPO_WEATHER_APPID``)."""
-    url = url or os.environ.get("CPPPO_WEATHER_URL") or DEFAULT_URL
-    appid = appid if appid is not None else os.environ.get("CPPPO_WEATHER_APPID")
-    opt = dict(Attribute_weather.OPT)
-    if appid:
-        opt["appid"] = appid
-    if units:
-        opt["units"] = units
-    attrs: dict[str, Any] = {"URI": url, "OPT": opt}
-    if timeout is not None:
-        if not timeout > 0:
-            raise ValueError(f"--weather-timeout {timeout} must be > 0")
-        attrs["TIMEOUT"] = float(timeout)
-    return type("Attribute_weather", (Attribute_weather,), attrs)
-
-
-def split_options(argv: Sequence[str]) -> tuple[dict[str, Any], list[str]]:
-    """Take the ``--weather-*`` options out of ``argv``: (their values, the other arguments)."""
-    found: dict[str, Any] = {}
-    rest: list[str] = []
-    args = iter(argv)
-    for arg in args:
-        name, eq, value = arg.partition("=")
-        if name not in _OPTIONS:
-            rest.append(arg)
-            continue
-        if not eq:
-            value = next(args, None)  # type: ignore[assignment]
-            if value is None:
-                raise ValueError(f"{name} needs a value")
-        key = _OPTIONS[name]
-        if key == "timeout":
-            try:
-                found[key] = float(value)
-            except ValueError:
-                raise ValueError(f"{name} {value!r} is not a number") from None
-        else:
-            found[key] = value
-    return found, rest
-
-
-def main(argv: Sequence[str] | None = None, **kwds: Any) -> int:
-    """Run the simulator with weather tags; see the module docstring."""
-    args = list(sys.argv[1:] if argv is None else argv)
-    try:
-        options, rest = split_options(args)
-        attribute_class = weather_class(**options)
-    except ValueError as exc:
-        print(f"weather: error: {exc}", file=sys.stderr)
-        return 2
-    return enip_main(rest, attribute_class=attribute_class, **kwds)
-
+__all__ = [
+    "DEFAULT_URL",
+    "Attribute_weather",
+    "WeatherError",
+    "main",
+    "weather_class",
+]
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -2,13 +2,13 @@
 
 One definition of every wire format, shared by the simulator and the client. Submodules:
 ``errors`` (DecodeError, EncodeError), ``types`` (CIP data types), ``encap`` (encapsulation
-header, commands, framing), ``cpf`` (Common Packet Format items), ``epath`` (path segments), ``cip``
-(message router requests/replies, status codes, Multiple Service Packet, attribute lists, and
-re-exports of ``connection`` (Unconnected Send, Forward Open/Close) and ``tags`` (Logix tag
-services, Symbol and Template records)), ``identity`` (Identity Get Attributes All data),
-``format`` (enip_format).
-The public names of all of them are re-exported here (the submodules themselves are attributes
-of the package but not in ``__all__``, so ``import *`` never shadows ``types`` or ``format``).
+header, commands, framing), ``cpf`` (Common Packet Format items), ``epath`` (path segments),
+``cip`` (message router requests/replies, status codes, Multiple Service Packet, attribute
+lists, and re-exports of ``connection`` (Unconnected Send, Forward Open/Close) and ``tags``
+(Logix tag services, Symbol and Template records)), ``identity`` (Identity Get Attributes All
+data), ``format`` (enip_format). The public names of all of them are re-exported here (the
+submodules themselves are attributes of the package but not in ``__all__``, so ``import *``
+never shadows ``types`` or ``format``).
 """
 
 from . import cip, connection, cpf, encap, epath, errors, format, identity, tags, types  # noqa: F401

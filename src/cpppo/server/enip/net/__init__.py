@@ -1,0 +1,1 @@
+"""The simulator's network layer: the asyncio EtherNet/IP server, fault controls, the web API."""

@@ -1,0 +1,234 @@
+"""Encapsulation command handling for a simulated device (sans-IO).
+
+:class:`Ucmm` answers encapsulation messages for one :class:`~.logix.Controller`: NOP,
+ListServices, ListIdentity, ListInterfaces, RegisterSession, UnRegisterSession, SendRRData
+(unconnected CIP) and SendUnitData (connected CIP, with sequence counts). The server calls
+``handle(peer, header, payload)`` per framed message and writes back what it returns; a
+:class:`Peer` carries the per-TCP-connection state (session handle, addresses, close flag).
+Over UDP only the List* commands are answered (``handle_datagram``).
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import struct
+from dataclasses import dataclass
+from typing import Any
+
+from ..codec.cip import ExtStatus, Status, encode_reply
+from ..codec.cpf import (
+    IDENTITY,
+    SERVICES,
+    IdentityItem,
+    ServicesItem,
+    encode_cpf,
+    encode_identity,
+    encode_services,
+)
+from ..codec.encap import (
+    HEADER,
+    Command,
+    EncapHeader,
+    EncapStatus,
+    decode_register_session,
+    decode_rr_data,
+    decode_unit_data,
+    encode_register_session,
+    encode_rr_message,
+    encode_unit_message,
+)
+from ..codec.errors import DecodeError
+from .device import UNCONNECTED_REPLY_LIMIT, Context
+
+__all__ = ["CAPABILITY_TCP", "Peer", "Ucmm"]
+
+log = logging.getLogger("enip.ucm")
+
+#: ListServices capability flags: CIP encapsulation over TCP (no class 0/1 UDP I/O).
+CAPABILITY_TCP = 0x0020
+_EMPTY_CPF = b"\x00\x00"
+_UDP_COMMANDS = (Command.LIST_IDENTITY, Command.LIST_SERVICES, Command.LIST_INTERFACES)
+
+
+@dataclass(eq=False)
+class Peer:
+    """State of one client connection (TCP) as the encapsulation layer sees it."""
+
+    peer: tuple[str, int] = ("", 0)
+    local: tuple[str, int] = ("0.0.0.0", 44818)
+    session: int = 0
+    closing: bool = False
+
+
+def _header_reply(
+    header: EncapHeader, status: int, payload: bytes = b"", session: Any = None
+) -> bytes:
+    return (
+        HEADER.pack(
+            header.command,
+            len(payload),
+            header.session if session is None else session,
+            status,
+            header.context,
+            header.options,
+        )
+        + payload
+    )
+
+
+class Ucmm:
+    """The encapsulation layer of one controller (sessions, List*, SendRRData, SendUnitData)."""
+
+    def __init__(self, controller: Any, max_sessions: int = 256) -> None:
+        self.controller = controller
+        self.max_sessions = max_sessions
+        self.sessions: dict[int, Peer] = {}
+        self._rng = random.Random()
+
+    # ---- sessions ------------------------------------------------------------------------------
+    def close(self, peer: Peer) -> None:
+        """The connection ended: forget its session and drop its CIP connections."""
+        if peer.session:
+            self.sessions.pop(peer.session, None)
+            dropped = self.controller.connections.close_session(peer.session)
+            if dropped:
+                log.info("Session %08x closed; dropped %d connection(s)", peer.session, dropped)
+            peer.session = 0
+
+    def _register(self, peer: Peer, header: EncapHeader, payload: memoryview) -> bytes:
+        try:
+            request = decode_register_session(payload)
+        except DecodeError:
+            return _header_reply(header, EncapStatus.INVALID_LENGTH)
+        if request.version != 1 or request.options != 0:
+            return _header_reply(
+                header, EncapStatus.UNSUPPORTED_PROTOCOL, encode_register_session(1, 0), 0
+            )
+        if peer.session:
+            return _header_reply(header, EncapStatus.INVALID_COMMAND)
+        if len(self.sessions) >= self.max_sessions:
+            return _header_reply(header, EncapStatus.NO_MEMORY, b"", 0)
+        while True:
+            handle = self._rng.randrange(1, 1 << 32)
+            if handle not in self.sessions:
+                break
+        peer.session = handle
+        self.sessions[handle] = peer
+        return _header_reply(header, 0, encode_register_session(1, 0), handle)
+
+    # ---- List* ---------------------------------------------------------------------------------
+    def identity_item(self, local: tuple[str, int]) -> bytes:
+        """The ListIdentity reply payload (CPF with one identity item) for a local address."""
+        identity = self.controller.identity
+        address, port = local
+        try:
+            struct.unpack("4B", bytes(int(p) for p in address.split(".")))
+        except (ValueError, struct.error):
+            address = "0.0.0.0"
+        item = IdentityItem(
+            version=1,
+            sin_family=2,
+            sin_port=port,
+            sin_addr=address,
+            vendor_id=identity.value("vendor number"),
+            device_type=identity.value("device type"),
+            product_code=identity.value("product code number"),
+            product_revision=identity.value("product revision"),
+            status_word=identity.value("status word"),
+            serial_number=identity.value("serial number"),
+            product_name=identity.value("product name"),
+            state=identity.value("state"),
+        )
+        return encode_cpf([(IDENTITY, encode_identity(item))])
+
+    def _list(self, header: EncapHeader, local: tuple[str, int]) -> bytes:
+        if header.command == Command.LIST_IDENTITY:
+            payload = self.identity_item(local)
+        elif header.command == Command.LIST_SERVICES:
+            payload = encode_cpf(
+                [(SERVICES, encode_services(ServicesItem(1, CAPABILITY_TCP, "Communications")))]
+            )
+        else:
+            payload = _EMPTY_CPF
+        return _header_reply(header, 0, payload)
+
+    # ---- the entry points --------------------------------------------------------------------
+    def handle(
+        self,
+        peer: Peer,
+        header: EncapHeader,
+        payload: memoryview,
+        now: float = 0.0,
+        inline: bool = False,
+    ) -> bytes | None:
+        """Answer one encapsulation message from a TCP client (None: nothing to send).
+
+        ``inline`` True raises :class:`~.device.WouldBlock` (before any side effect) when the
+        request needs a user Attribute that may block; the caller re-runs it off the loop.
+        """
+        command = header.command
+        if command == Command.SEND_UNIT_DATA:
+            return self._unit_data(peer, header, payload, now, inline)
+        if command == Command.SEND_RR_DATA:
+            if not peer.session or header.session != peer.session:
+                return _header_reply(header, EncapStatus.INVALID_SESSION)
+            try:
+                cip = decode_rr_data(payload)
+            except DecodeError as exc:
+                return _header_reply(header, exc.encap_status or EncapStatus.INCORRECT_DATA)
+            if len(cip) < 2:
+                return _header_reply(header, EncapStatus.INCORRECT_DATA)
+            ctx = Context(UNCONNECTED_REPLY_LIMIT, peer.session, None, peer.peer, inline, 0, now)
+            reply = self.controller.request(cip, ctx)
+            return encode_rr_message(reply, peer.session, header.context)
+        if command == Command.REGISTER_SESSION:
+            return self._register(peer, header, payload)
+        if command == Command.UNREGISTER_SESSION:
+            peer.closing = True
+            return None
+        if command in _UDP_COMMANDS:
+            return self._list(header, peer.local)
+        if command == Command.NOP:
+            return None
+        return _header_reply(header, EncapStatus.INVALID_COMMAND)
+
+    def _unit_data(
+        self, peer: Peer, header: EncapHeader, payload: memoryview, now: float, inline: bool
+    ) -> bytes:
+        if not peer.session or header.session != peer.session:
+            return _header_reply(header, EncapStatus.INVALID_SESSION)
+        try:
+            connection_id, sequence, cip = decode_unit_data(payload)
+        except DecodeError as exc:
+            return _header_reply(header, exc.encap_status or EncapStatus.INCORRECT_DATA)
+        connection = self.controller.connections.get(connection_id, now)
+        if connection is None or connection.session != peer.session:
+            reply = encode_reply(
+                cip[0] & 0x7F if len(cip) else 0,
+                Status.CONNECTION_FAILURE,
+                (ExtStatus.CONNECTION_NOT_FOUND,),
+            )
+            return encode_unit_message(reply, peer.session, connection_id, sequence, header.context)
+        if sequence == connection.sequence and connection.last_reply is not None:
+            reply = connection.last_reply  # a retransmission: answer again, do not re-execute
+        else:
+            if len(cip) < 2:
+                return _header_reply(header, EncapStatus.INCORRECT_DATA)
+            ctx = Context(
+                connection.t_o_size - 2, peer.session, connection, peer.peer, inline, 0, now
+            )
+            reply = self.controller.request(cip, ctx)
+            connection.sequence = sequence
+            connection.last_reply = reply
+            connection.requests += 1
+        connection.last = now
+        return encode_unit_message(reply, peer.session, connection.t_o_id, sequence, header.context)
+
+    def handle_datagram(
+        self, header: EncapHeader, payload: memoryview, local: tuple[str, int]
+    ) -> bytes | None:
+        """Answer a UDP datagram: only ListIdentity, ListServices and ListInterfaces."""
+        if header.command in _UDP_COMMANDS:
+            return self._list(header, local)
+        return None

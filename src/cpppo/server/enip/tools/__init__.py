@@ -1,0 +1,3 @@
+"""Client-side command-line tools: getattr, poll, list_services, thruput, io, and the A-B device
+proxies.
+"""
