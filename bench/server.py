@@ -174,7 +174,7 @@ def main() -> int:
         except (RuntimeError, OSError) as exc:
             print(f"cpppo 5.2.5: cannot be measured ({exc}); ours alone")
 
-    from cpppo.server.enip.server import _loop_factory
+    from cpppo.server.enip.net.server import _loop_factory
 
     loop = "uvloop" if _loop_factory() is not None else "the standard asyncio loop"
     print()
