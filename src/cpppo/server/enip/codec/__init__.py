@@ -1,7 +1,8 @@
 """Sans-IO EtherNet/IP + CIP wire formats: bytes in, plain objects out, and back.
 
 One definition of every wire format, shared by the simulator and the client. Submodules:
-``errors`` (DecodeError, EncodeError), ``types`` (CIP data types), ``encap`` (encapsulation
+``status`` (Status, ExtStatus, status_text, CipStatusError), ``errors`` (DecodeError,
+EncodeError), ``types`` (CIP data types), ``encap`` (encapsulation
 header, commands, framing), ``cpf`` (Common Packet Format items), ``epath`` (path segments),
 ``cip`` (message router requests/replies, status codes, Multiple Service Packet, attribute
 lists, and re-exports of ``connection`` (Unconnected Send, Forward Open/Close) and ``tags``
@@ -11,7 +12,19 @@ submodules themselves are attributes of the package but not in ``__all__``, so `
 never shadows ``types`` or ``format``).
 """
 
-from . import cip, connection, cpf, encap, epath, errors, format, identity, tags, types  # noqa: F401
+from . import (  # noqa: F401
+    cip,
+    connection,
+    cpf,
+    encap,
+    epath,
+    errors,
+    format,
+    identity,
+    status,
+    tags,
+    types,
+)
 from .cip import *  # noqa: F403
 from .cpf import *  # noqa: F403
 from .encap import *  # noqa: F403
@@ -19,6 +32,7 @@ from .epath import *  # noqa: F403
 from .errors import *  # noqa: F403
 from .format import *  # noqa: F403
 from .identity import *  # noqa: F403
+from .status import *  # noqa: F403
 from .types import *  # noqa: F403
 
 __all__ = [
@@ -29,5 +43,6 @@ __all__ = [
     *errors.__all__,
     *format.__all__,
     *identity.__all__,
+    *(name for name in status.__all__ if name not in cip.__all__),
     *types.__all__,
 ]

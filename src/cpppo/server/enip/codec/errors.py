@@ -10,17 +10,19 @@ Public API:
     EncodeError(message)
         A value that cannot be put on the wire (out of range, too long, unknown segment).
 
-Both subclass :class:`ValueError`.
+Both subclass :class:`ValueError`; DecodeError is also a :class:`~.status.CipStatusError`.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from .status import CipStatusError
+
 __all__ = ["DecodeError", "EncodeError"]
 
 
-class DecodeError(ValueError):
+class DecodeError(CipStatusError, ValueError):
     """Bytes that do not decode; carries the status a device should answer with."""
 
     def __init__(
@@ -32,9 +34,7 @@ class DecodeError(ValueError):
         encap_status: int | None = None,
         header: Any = None,
     ) -> None:
-        super().__init__(message)
-        self.status = status
-        self.ext_status = tuple(ext_status)
+        super().__init__(message, status, ext_status)
         self.encap_status = encap_status
         self.header = header
         #: Frames a stream framer decoded successfully before hitting this error.
