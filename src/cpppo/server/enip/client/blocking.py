@@ -76,12 +76,14 @@ from ..codec.encap import (
 )
 from ..codec.epath import encode_epath, encode_route_path
 from ..codec.errors import DecodeError, EncodeError
+from ..codec.status import EncapStatus, Status
 from ..codec.tags import (
     encode_read_tag,
     encode_read_tag_fragmented,
     encode_write_tag,
     encode_write_tag_fragmented,
 )
+from ..codec.types import STRUCT_CODE
 from . import operations as _operations
 from .operations import (
     OperationError,
@@ -114,6 +116,8 @@ log = logging.getLogger("enip.cli")
 DEFAULT_PORT = 44818
 _MESSAGE_ROUTER_EPATH = encode_epath(MESSAGE_ROUTER_PATH)
 _COMMANDS = frozenset(int(c) for c in Command)
+# A Multiple Service Packet reply whose parts are worth reading (0x1E: one of them failed).
+_MSP_OK = (Status.SUCCESS, Status.EMBEDDED_SERVICE_ERROR)
 # struct timeval for SO_RCVTIMEO/SO_SNDTIMEO (POSIX); None elsewhere (use socket timeouts).
 _TIMEVAL = struct.Struct("@ll") if sys.platform.startswith(("linux", "darwin")) else None
 # recv flag for one non-blocking attempt (0 where the OS has none: no busy-polling there).
@@ -528,7 +532,7 @@ class client:
         values = data if isinstance(data, (list, tuple)) else [data]
         count = len(values) if elements is None else elements
         raw = encode_values(typ.code, values)
-        handle = getattr(typ, "handle", None) if typ.code == 0x02A0 else None
+        handle = getattr(typ, "handle", None) if typ.code == STRUCT_CODE else None
         if offset is None:
             body = encode_write_tag(typ.code, count, raw, handle)
             return self._request(Service.WRITE_TAG, path, body, send, sender_context, routing)
@@ -628,7 +632,7 @@ class client:
             Service.FORWARD_OPEN, CONNECTION_MANAGER_EPATH, encode_forward_open(fo)
         )
         reply = self._transact_rr(message, timeout)
-        if reply.service != Service.FORWARD_OPEN or reply.status != 0:
+        if reply.service != Service.FORWARD_OPEN or reply.status != Status.SUCCESS:
             detail = ""
             if reply.status and len(reply.data) == 10:
                 detail = f" ({decode_connection_failure(reply.data)})"
@@ -720,7 +724,7 @@ class connector(client):
         header, _, _ = self._receive(deadline)
         if header.command != Command.REGISTER_SESSION or header.status or not header.session:
             raise EncapsulationError(
-                header.status or 0x0003,
+                header.status or EncapStatus.INCORRECT_DATA,
                 f"RegisterSession refused by {self.host}:{self.port}: "
                 f"command 0x{header.command:04X}, status 0x{header.status:04X}",
             )
@@ -997,7 +1001,7 @@ class connector(client):
         """Distribute one decoded reply over the parts of its request."""
         parts = request.parts
         if request.multiple:
-            if reply.service != Service.MULTIPLE_SERVICE_PACKET or reply.status not in (0, 0x1E):
+            if reply.service != Service.MULTIPLE_SERVICE_PACKET or reply.status not in _MSP_OK:
                 status = reply_status(reply) if reply.status else BadReply("mismatched reply")
                 for p in parts:
                     p.owner.fail(status, reply)

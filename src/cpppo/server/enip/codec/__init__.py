@@ -43,6 +43,6 @@ __all__ = [
     *errors.__all__,
     *format.__all__,
     *identity.__all__,
-    *(name for name in status.__all__ if name not in cip.__all__),
+    *(name for name in status.__all__ if name not in cip.__all__ and name not in encap.__all__),
     *types.__all__,
 ]

@@ -296,7 +296,7 @@ def encode_attribute_list_reply(results: Iterable[AttributeResult | tuple]) -> b
     n = 0
     for attr_id, status, *value in results:
         parts.append(_U16x2.pack(attr_id, status))
-        if value and status == 0:
+        if value and status == Status.SUCCESS:
             parts.append(value[0])
         n += 1
     return _U16.pack(n) + b"".join(parts)
@@ -321,7 +321,7 @@ def decode_attribute_list_reply(
         attr_id, status = _U16x2.unpack_from(mv, pos)
         pos += 4
         value = mv[pos:pos]
-        if status == 0:
+        if status == Status.SUCCESS:
             size = sizes.get(attr_id)
             if size is None:
                 if i != n - 1:

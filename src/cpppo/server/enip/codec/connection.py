@@ -41,6 +41,7 @@ from typing import NamedTuple
 
 from .epath import decode_route_path, decode_sized_epath, encode_route_path, encode_sized_epath
 from .errors import DecodeError, EncodeError
+from .status import Status
 
 __all__ = [
     "ConnectionFailure",
@@ -67,9 +68,6 @@ __all__ = [
     "encode_unconnected_send",
     "unconnected_timeout_ms",
 ]
-
-NOT_ENOUGH_DATA = 0x13
-TOO_MUCH_DATA = 0x15
 
 _US_HEAD = struct.Struct("<BBH")
 
@@ -107,12 +105,12 @@ def decode_unconnected_send(buf: bytes | bytearray | memoryview) -> UnconnectedS
     mv = memoryview(buf)
     end = len(mv)
     if end < 4:
-        raise DecodeError(f"Unconnected Send: {end} bytes, need 4", status=NOT_ENOUGH_DATA)
+        raise DecodeError(f"Unconnected Send: {end} bytes, need 4", status=Status.NOT_ENOUGH_DATA)
     tick, ticks, n = _US_HEAD.unpack_from(mv, 0)
     stop = 4 + n
     if stop > end:
         raise DecodeError(
-            f"Unconnected Send: message of {n} bytes runs past {end}", status=NOT_ENOUGH_DATA
+            f"Unconnected Send: message of {n} bytes runs past {end}", status=Status.NOT_ENOUGH_DATA
         )
     message = mv[4:stop]
     pos = stop + (n & 1)
@@ -121,7 +119,7 @@ def decode_unconnected_send(buf: bytes | bytearray | memoryview) -> UnconnectedS
     route, pos = decode_route_path(mv, pos)
     if pos != end:
         raise DecodeError(
-            f"Unconnected Send: {end - pos} bytes after the route path", status=TOO_MUCH_DATA
+            f"Unconnected Send: {end - pos} bytes after the route path", status=Status.TOO_MUCH_DATA
         )
     return UnconnectedSend(tick, ticks, message, route)
 
@@ -242,13 +240,14 @@ def decode_forward_open(buf: bytes | bytearray | memoryview, large: bool = False
     if len(buf) < layout.size + 1:
         raise DecodeError(
             f"Forward Open: {len(buf)} bytes, need at least {layout.size + 1}",
-            status=NOT_ENOUGH_DATA,
+            status=Status.NOT_ENOUGH_DATA,
         )
     fields = layout.unpack_from(buf, 0)
     path, pos = decode_sized_epath(buf, layout.size)
     if pos != len(buf):
         raise DecodeError(
-            f"Forward Open: {len(buf) - pos} bytes after the connection path", status=TOO_MUCH_DATA
+            f"Forward Open: {len(buf) - pos} bytes after the connection path",
+            status=Status.TOO_MUCH_DATA,
         )
     return ForwardOpen(*fields, connection_path=path, large=large)
 
@@ -297,7 +296,9 @@ def encode_forward_open_reply(r: ForwardOpenReply) -> bytes:
 def decode_forward_open_reply(buf: bytes | bytearray | memoryview) -> ForwardOpenReply:
     """Decode successful Forward Open reply data."""
     if len(buf) < _FO_REPLY.size:
-        raise DecodeError(f"Forward Open reply: {len(buf)} bytes, need 26", status=NOT_ENOUGH_DATA)
+        raise DecodeError(
+            f"Forward Open reply: {len(buf)} bytes, need 26", status=Status.NOT_ENOUGH_DATA
+        )
     *fields, words, _ = _FO_REPLY.unpack_from(buf, 0)
     stop = _FO_REPLY.size + 2 * words
     if stop != len(buf):
@@ -370,12 +371,14 @@ def encode_forward_close(fc: ForwardClose) -> bytes:
 def decode_forward_close(buf: bytes | bytearray | memoryview) -> ForwardClose:
     """Decode Forward Close data."""
     if len(buf) < _FC.size + 2:
-        raise DecodeError(f"Forward Close: {len(buf)} bytes, need 12", status=NOT_ENOUGH_DATA)
+        raise DecodeError(
+            f"Forward Close: {len(buf)} bytes, need 12", status=Status.NOT_ENOUGH_DATA
+        )
     fields = _FC.unpack_from(buf, 0)
     path, pos = decode_route_path(buf, _FC.size)
     if pos != len(buf):
         raise DecodeError(
-            f"Forward Close: {len(buf) - pos} bytes after the path", status=TOO_MUCH_DATA
+            f"Forward Close: {len(buf) - pos} bytes after the path", status=Status.TOO_MUCH_DATA
         )
     return ForwardClose(*fields, connection_path=path)
 
@@ -406,7 +409,9 @@ def encode_forward_close_reply(r: ForwardCloseReply) -> bytes:
 def decode_forward_close_reply(buf: bytes | bytearray | memoryview) -> ForwardCloseReply:
     """Decode successful Forward Close reply data."""
     if len(buf) < _TRIAD.size:
-        raise DecodeError(f"Forward Close reply: {len(buf)} bytes, need 10", status=NOT_ENOUGH_DATA)
+        raise DecodeError(
+            f"Forward Close reply: {len(buf)} bytes, need 10", status=Status.NOT_ENOUGH_DATA
+        )
     serial, vendor, originator, words, _ = _TRIAD.unpack_from(buf, 0)
     stop = _TRIAD.size + 2 * words
     if stop != len(buf):

@@ -33,6 +33,7 @@ from enum import IntEnum
 from typing import NamedTuple
 
 from .errors import DecodeError, EncodeError
+from .status import EncapStatus
 
 __all__ = [
     "CONNECTED_ADDRESS",
@@ -58,8 +59,6 @@ __all__ = [
     "encode_services",
     "encode_sockaddr",
 ]
-
-INCORRECT_DATA = 0x0003
 
 
 class ItemType(IntEnum):
@@ -99,7 +98,7 @@ class CpfItem(NamedTuple):
 
 
 def _bad(message: str) -> DecodeError:
-    return DecodeError(message, encap_status=INCORRECT_DATA)
+    return DecodeError(message, encap_status=EncapStatus.INCORRECT_DATA)
 
 
 def encode_cpf(items: Iterable[CpfItem | tuple[int, bytes]]) -> bytes:

@@ -5,7 +5,8 @@ Public API:
                             REGISTER_SESSION 0x65, UNREGISTER_SESSION 0x66, SEND_RR_DATA 0x6F,
                             SEND_UNIT_DATA 0x70, INDICATE_STATUS 0x72, CANCEL 0x73.
     EncapStatus (IntEnum)   SUCCESS 0, INVALID_COMMAND 0x01, NO_MEMORY 0x02, INCORRECT_DATA 0x03,
-                            INVALID_SESSION 0x64, INVALID_LENGTH 0x65, UNSUPPORTED_PROTOCOL 0x69.
+                            INVALID_SESSION 0x64, INVALID_LENGTH 0x65, UNSUPPORTED_PROTOCOL 0x69
+                            (defined in ``status.py`` with the CIP status codes).
     HEADER                  struct.Struct('<HHII8sI'); HEADER_SIZE = 24.
     EncapHeader(command, length, session, status, context, options)   NamedTuple.
     encode_encap(command, payload, session=0, status=0, context=bytes(8), options=0) -> bytes
@@ -49,6 +50,7 @@ from .cpf import (
     encode_cpf,
 )
 from .errors import DecodeError, EncodeError
+from .status import EncapStatus
 
 __all__ = [
     "HEADER",
@@ -88,18 +90,6 @@ class Command(IntEnum):
     SEND_UNIT_DATA = 0x0070
     INDICATE_STATUS = 0x0072
     CANCEL = 0x0073
-
-
-class EncapStatus(IntEnum):
-    """Encapsulation status codes."""
-
-    SUCCESS = 0x0000
-    INVALID_COMMAND = 0x0001
-    NO_MEMORY = 0x0002
-    INCORRECT_DATA = 0x0003
-    INVALID_SESSION = 0x0064
-    INVALID_LENGTH = 0x0065
-    UNSUPPORTED_PROTOCOL = 0x0069
 
 
 HEADER = struct.Struct("<HHII8sI")

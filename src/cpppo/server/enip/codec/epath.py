@@ -36,9 +36,9 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from .errors import DecodeError, EncodeError
+from .status import Status
 
 __all__ = [
-    "PATH_SEGMENT_ERROR",
     "decode_epath",
     "decode_route_path",
     "decode_sized_epath",
@@ -48,7 +48,6 @@ __all__ = [
     "split_route_segments",
 ]
 
-PATH_SEGMENT_ERROR = 0x04
 
 # Logical segment base codes (bits 4..2 = logical type); +0 8-bit, +1 16-bit, +2 32-bit value.
 _LOGICAL = {"class": 0x20, "instance": 0x24, "element": 0x28, "connection": 0x2C, "attribute": 0x30}
@@ -178,7 +177,7 @@ def _encode(segments: Sequence[dict], padded: bool, merged: bool) -> bytes:
 
 
 def _bad(message: str) -> DecodeError:
-    return DecodeError(f"EPATH: {message}", status=PATH_SEGMENT_ERROR)
+    return DecodeError(f"EPATH: {message}", status=Status.PATH_SEGMENT_ERROR)
 
 
 def decode_epath(buf: bytes | bytearray | memoryview, padded: bool = True) -> list[dict]:

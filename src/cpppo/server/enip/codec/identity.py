@@ -18,6 +18,7 @@ import struct
 from typing import NamedTuple
 
 from .errors import DecodeError, EncodeError
+from .status import Status
 
 __all__ = ["IdentityAttributes", "decode_identity_attributes", "encode_identity_attributes"]
 
@@ -66,11 +67,15 @@ def decode_identity_attributes(buf: bytes | bytearray | memoryview) -> IdentityA
     """Decode Get Attributes All data of an Identity instance."""
     end = len(buf)
     if end < _HEAD.size:
-        raise DecodeError(f"identity: {end} bytes, need {_HEAD.size}", status=0x13)
+        raise DecodeError(
+            f"identity: {end} bytes, need {_HEAD.size}", status=Status.NOT_ENOUGH_DATA
+        )
     *fixed, n = _HEAD.unpack_from(buf, 0)
     pos = _HEAD.size + n
     if pos > end:
-        raise DecodeError(f"identity: product name of {n} runs past {end} bytes", status=0x13)
+        raise DecodeError(
+            f"identity: product name of {n} runs past {end} bytes", status=Status.NOT_ENOUGH_DATA
+        )
     name = bytes(buf[_HEAD.size : pos]).decode("iso-8859-1")
     state = ccv = heartbeat = None
     if pos < end:
@@ -83,5 +88,7 @@ def decode_identity_attributes(buf: bytes | bytearray | memoryview) -> IdentityA
         heartbeat = buf[pos]
         pos += 1
     if pos != end:
-        raise DecodeError(f"identity: {end - pos} unexpected bytes at {pos}", status=0x15)
+        raise DecodeError(
+            f"identity: {end - pos} unexpected bytes at {pos}", status=Status.TOO_MUCH_DATA
+        )
     return IdentityAttributes(*fixed, name, state, ccv, heartbeat)

@@ -27,6 +27,7 @@ from typing import Any, ClassVar
 
 from .epath import decode_epath, encode_epath
 from .errors import DecodeError, EncodeError
+from .status import Status
 from .types import CipType
 
 __all__ = ["INTERFACE_CONFIGURATION", "IPADDR", "MAC_ADDRESS", "PADDED_STRING", "PATH"]
@@ -42,7 +43,7 @@ def _items(values: Any) -> list:
 
 
 def _short(name: str, need: int, have: int) -> DecodeError:
-    return DecodeError(f"{name}: need {need} bytes, have {have}", status=0x13)
+    return DecodeError(f"{name}: need {need} bytes, have {have}", status=Status.NOT_ENOUGH_DATA)
 
 
 class _Variable(CipType):

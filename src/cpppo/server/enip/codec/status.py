@@ -1,10 +1,14 @@
-"""CIP status codes: the general status byte, the extended status words, their text, and the one
-exception that answers with them.
+"""Status codes: the CIP general status byte, the extended status words, their text, the
+encapsulation header's status, and the one exception that answers with a CIP status.
 
 Public API:
     Status (IntEnum)        general status codes (SUCCESS 0x00 ... GENERAL_ERROR 0xFF).
     ExtStatus (IntEnum)     extended status words used by Logix and the Connection Manager
                             (0x0100 ..., 0x2105 beyond end of object, 0x2107 type mismatch).
+    EncapStatus (IntEnum)   encapsulation header status: SUCCESS 0, INVALID_COMMAND 0x01,
+                            NO_MEMORY 0x02, INCORRECT_DATA 0x03, INVALID_SESSION 0x64,
+                            INVALID_LENGTH 0x65, UNSUPPORTED_PROTOCOL 0x69 (also exported by
+                            ``codec.encap``).
     status_text(status, ext_status=()) -> str
                             human-readable text of a status and its extended words.
     CipStatusError(message, status, ext_status=())
@@ -21,7 +25,7 @@ from collections.abc import Sequence
 from enum import IntEnum
 from types import MappingProxyType
 
-__all__ = ["CipStatusError", "ExtStatus", "Status", "status_text"]
+__all__ = ["CipStatusError", "EncapStatus", "ExtStatus", "Status", "status_text"]
 
 
 class Status(IntEnum):
@@ -91,6 +95,18 @@ class ExtStatus(IntEnum):
     INVALID_SEGMENT_IN_PATH = 0x0315
     BEYOND_END_OF_OBJECT = 0x2105
     DATA_TYPE_MISMATCH = 0x2107
+
+
+class EncapStatus(IntEnum):
+    """Encapsulation header status codes."""
+
+    SUCCESS = 0x0000
+    INVALID_COMMAND = 0x0001
+    NO_MEMORY = 0x0002
+    INCORRECT_DATA = 0x0003
+    INVALID_SESSION = 0x0064
+    INVALID_LENGTH = 0x0065
+    UNSUPPORTED_PROTOCOL = 0x0069
 
 
 _STATUS_TEXT = MappingProxyType(

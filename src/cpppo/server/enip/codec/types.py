@@ -27,9 +27,9 @@ Public API (every type is a class; its methods are classmethods, so both ``REAL.
 ``decode(buf, count=None)``: with ``count`` None every element in ``buf`` is decoded (a partial
 trailing element is an error); with ``count`` given exactly that many are decoded and any bytes
 after them are ignored (clients such as pycomm3 send trailing bytes). Not enough data raises
-:class:`DecodeError` with ``status=0x13``. ``encode`` raises :class:`EncodeError` for values out
-of range. BOOL decodes to Python bools (any non-zero byte is True) and encodes True as 0xFF, as
-Logix does.
+:class:`DecodeError` with ``status=Status.NOT_ENOUGH_DATA`` (0x13). ``encode`` raises
+:class:`EncodeError` for values out of range. BOOL decodes to Python bools (any non-zero byte is
+True) and encodes True as 0xFF, as Logix does.
 """
 
 from __future__ import annotations
@@ -39,6 +39,7 @@ from types import MappingProxyType
 from typing import Any, ClassVar
 
 from .errors import DecodeError, EncodeError
+from .status import Status
 
 __all__ = [
     "BOOL",
@@ -84,7 +85,7 @@ def _as_list(values: Any) -> list | tuple:
 
 
 def _not_enough(name: str, need: int, have: int) -> DecodeError:
-    return DecodeError(f"{name}: need {need} bytes, have {have}", status=0x13)
+    return DecodeError(f"{name}: need {need} bytes, have {have}", status=Status.NOT_ENOUGH_DATA)
 
 
 class CipType:
@@ -140,7 +141,7 @@ class _Fixed(CipType):
             if rest:
                 raise DecodeError(
                     f"{cls.name}: {have} bytes is not a whole number of {size}-byte elements",
-                    status=0x13,
+                    status=Status.NOT_ENOUGH_DATA,
                 )
             return count
         if count < 0:
@@ -353,7 +354,8 @@ class LOGIX_STRING(CipType):
             count, rest = divmod(have, size)
             if rest:
                 raise DecodeError(
-                    f"{cls.name}: {have} bytes is not a whole number of {size}", status=0x13
+                    f"{cls.name}: {have} bytes is not a whole number of {size}",
+                    status=Status.NOT_ENOUGH_DATA,
                 )
         elif count < 0:
             raise DecodeError(f"{cls.name}: negative element count {count}")

@@ -29,7 +29,7 @@ from urllib.error import HTTPError
 from urllib.parse import urlencode
 from urllib.request import urlopen
 
-from ..codec.cip import Status
+from ..codec.status import Status
 from ..codec.types import LREAL, REAL
 from ..main import main as enip_main
 from ..sim.device import Attribute

@@ -24,6 +24,7 @@ import threading
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
+from ..codec.status import Status
 from ..codec.types import CipType
 
 __all__ = ["Attribute", "RangeError"]
@@ -70,7 +71,7 @@ class Attribute:
         name: str,
         type_cls: type[CipType] | CipType,
         default: Any = 0,
-        error: int = 0x00,
+        error: int = Status.SUCCESS,
         mask: int = 0,
         dims: Sequence[int] | None = None,
         *,

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from ..codec.cip import ExtStatus, Service, Status, encode_reply
+from ..codec.cip import Service, encode_reply
 from ..codec.connection import (
     ConnectionFailure,
     ForwardCloseReply,
@@ -27,6 +27,7 @@ from ..codec.connection import (
 )
 from ..codec.epath import decode_route_path, encode_epath, split_route_segments
 from ..codec.errors import DecodeError, EncodeError
+from ..codec.status import ExtStatus, Status
 from ..codec.types import UINT
 from .attribute import Attribute
 from .connections import Connection, ConnectionTable
@@ -245,7 +246,7 @@ class ConnectionManager(CipObject):
                 fo.t_o_rpi,
             )
         )
-        return encode_reply(service, 0, (), body)
+        return encode_reply(service, Status.SUCCESS, (), body)
 
     def forward_close(
         self, service: int, attr_id: int | None, data: memoryview, ctx: Context
@@ -264,4 +265,6 @@ class ConnectionManager(CipObject):
             return encode_reply(
                 service, Status.CONNECTION_FAILURE, (ExtStatus.CONNECTION_NOT_FOUND,), body
             )
-        return encode_reply(service, 0, (), encode_forward_close_reply(ForwardCloseReply(*triad)))
+        return encode_reply(
+            service, Status.SUCCESS, (), encode_forward_close_reply(ForwardCloseReply(*triad))
+        )

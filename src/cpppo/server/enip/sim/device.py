@@ -22,13 +22,14 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from ..codec.cip import (
-    Status,
+    Service,
     decode_attribute_ids,
     encode_attribute_list_reply,
     encode_reply,
 )
 from ..codec.errors import DecodeError, EncodeError
 from ..codec.objects import INTERFACE_CONFIGURATION, MAC_ADDRESS, PADDED_STRING, PATH
+from ..codec.status import Status
 from ..codec.types import DWORD, SSTRING, UDINT, UINT, USINT, WORD
 from .attribute import Attribute, RangeError
 
@@ -98,10 +99,10 @@ class CipObject:
     #: Attribute ids in Get Attributes All order (None: all, ascending).
     gaa_order: ClassVar[tuple[int, ...] | None] = None
     services: ClassVar[Mapping[int, str]] = {
-        0x01: "get_attributes_all",
-        0x03: "get_attribute_list",
-        0x0E: "get_attribute_single",
-        0x10: "set_attribute_single",
+        Service.GET_ATTRIBUTES_ALL: "get_attributes_all",
+        Service.GET_ATTRIBUTE_LIST: "get_attribute_list",
+        Service.GET_ATTRIBUTE_SINGLE: "get_attribute_single",
+        Service.SET_ATTRIBUTE_SINGLE: "set_attribute_single",
     }
 
     def __init__(self, instance_id: int = 1, name: str | None = None) -> None:
@@ -154,7 +155,7 @@ class CipObject:
             raise CipError(Status.SERVICE_NOT_SUPPORTED)
         order = self.gaa_order if self.gaa_order is not None else sorted(self.attributes)
         body = b"".join(self.value_bytes(i) for i in order if i in self.attributes)
-        return encode_reply(service, 0, (), body)
+        return encode_reply(service, Status.SUCCESS, (), body)
 
     def get_attribute_list(
         self, service: int, attr_id: int | None, data: memoryview, ctx: Context
@@ -170,7 +171,7 @@ class CipObject:
         failed = False
         for i in ids:
             if i in self.attributes:
-                results.append((i, 0, self.value_bytes(i)))
+                results.append((i, Status.SUCCESS, self.value_bytes(i)))
             else:
                 results.append((i, Status.ATTRIBUTE_NOT_SUPPORTED))
                 failed = True
@@ -183,7 +184,7 @@ class CipObject:
         """Service 0x0E: one attribute's value."""
         if attr_id is None:
             raise CipError(Status.PATH_SEGMENT_ERROR)
-        return encode_reply(service, 0, (), self.value_bytes(attr_id))
+        return encode_reply(service, Status.SUCCESS, (), self.value_bytes(attr_id))
 
     def set_attribute_single(
         self, service: int, attr_id: int | None, data: memoryview, ctx: Context

@@ -15,8 +15,9 @@ they are not kept in the :class:`~.device.Directory`: the controller routes thei
 
 from __future__ import annotations
 
-from ..codec.cip import ExtStatus, Service, Status, decode_attribute_ids, encode_reply
+from ..codec.cip import Service, decode_attribute_ids, encode_reply
 from ..codec.errors import DecodeError
+from ..codec.status import ExtStatus, Status
 from ..codec.tags import decode_template_read
 from ..codec.types import STRING
 from ..logix.tagdb import AttributeNotSupported, TagDB, TagDBError

@@ -16,7 +16,7 @@ import struct
 from dataclasses import dataclass
 from typing import Any
 
-from ..codec.cip import ExtStatus, Status, encode_reply
+from ..codec.cip import encode_reply
 from ..codec.cpf import (
     IDENTITY,
     SERVICES,
@@ -39,6 +39,7 @@ from ..codec.encap import (
     encode_unit_message,
 )
 from ..codec.errors import DecodeError
+from ..codec.status import ExtStatus, Status
 from .device import UNCONNECTED_REPLY_LIMIT, Context
 
 __all__ = ["CAPABILITY_TCP", "Peer", "Ucmm"]
@@ -115,7 +116,7 @@ class Ucmm:
                 break
         peer.session = handle
         self.sessions[handle] = peer
-        return _header_reply(header, 0, encode_register_session(1, 0), handle)
+        return _header_reply(header, EncapStatus.SUCCESS, encode_register_session(1, 0), handle)
 
     # ---- List* ---------------------------------------------------------------------------------
     def identity_item(self, local: tuple[str, int]) -> bytes:
@@ -151,7 +152,7 @@ class Ucmm:
             )
         else:
             payload = _EMPTY_CPF
-        return _header_reply(header, 0, payload)
+        return _header_reply(header, EncapStatus.SUCCESS, payload)
 
     # ---- the entry points --------------------------------------------------------------------
     def handle(

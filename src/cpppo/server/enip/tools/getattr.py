@@ -42,6 +42,7 @@ from ..client.replies import parse_response, status_string
 from ..codec import objects
 from ..codec import types as cip_types
 from ..codec.errors import DecodeError
+from ..codec.status import Status
 
 __all__ = [
     "CIP_TYPES",
@@ -75,6 +76,9 @@ CIP_TYPES: dict[str, Any] = {
     "ipaddr": objects.IPADDR,
     "epath": objects.PATH,
 }
+
+#: Reply statuses that carry a value: success, and partial data (the value so far).
+_VALUE_STATUSES = (Status.SUCCESS, Status.PARTIAL_TRANSFER)
 
 parameter = namedtuple("parameter", ["attribute", "types", "units"])
 parameter.__doc__ = "A device parameter: its address (eg. '@0x93/3/10'), CIP type(s) and units."
@@ -344,7 +348,7 @@ class proxy:
             for (_, (att, typ, uni)), (_, _, _, _, sts, val) in zip(targets, results):
                 if isinstance(sts, _client.ClientError):
                     raise sts
-                if typ is not None and isinstance(val, list) and sts in (0, 6):
+                if typ is not None and isinstance(val, list) and sts in _VALUE_STATUSES:
                     val = convert(bytes(val), typ)
                 yield val, (sts, (att, typ, uni))
 
@@ -357,7 +361,7 @@ class proxy:
                 if printing:
                     shown = val if val in (None, True) else ", ".join(map(str, val))
                     print(f"{att:>16} == {shown} {uni or ''}".rstrip())
-                if sts not in (0, 6):
+                if sts not in _VALUE_STATUSES:
                     bad.append(f"{att}: status {sts!r}")
                     if checking:
                         raise _client.ClientError(f"read failed: {', '.join(bad)}")
