@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from cpppo.server.enip import DINT, INT, LOGIX_STRING, REAL, SSTRING
-from cpppo.server.enip.logix.tagdb import TagDBError, parse_tag_definition
+from cpppo.server.enip.logix import TagDBError, parse_tag_definition
 from cpppo.server.enip.main import build_controller, config_values, make_parser, parse_route_path
 from cpppo.server.enip.net.control import Delay, parse_delay
 from cpppo.server.enip.net.server import parse_address

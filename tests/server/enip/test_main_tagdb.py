@@ -9,8 +9,8 @@ import sys
 
 import pytest
 
-from cpppo.server.enip.logix.tagdb import TagDB
-from cpppo.server.enip.logix.types import MemberDef
+from cpppo.server.enip.importers.json import save_json
+from cpppo.server.enip.logix import MemberDef, TagDB
 
 pylogix = pytest.importorskip("pylogix")
 pycomm3 = pytest.importorskip("pycomm3")
@@ -104,7 +104,7 @@ def test_tag_db_with_command_line_tags_of_its_types(tmp_path, enip_server_proces
     db.define_structure("Pump", [MemberDef("on", "BOOL"), MemberDef("flow", "REAL")])
     db.add_tag("P1", "Pump", value={"on": True, "flow": 2.5})
     path = tmp_path / "line3.json"
-    db.save_json(path)
+    save_json(db, path)
     server = enip_server_process("--tag-db", str(path), "Spare=Pump[2]", "SCADA=INT[10]")
     with pylogix.PLC("127.0.0.1", port=server.port) as comm:
         assert comm.Read("P1.flow").Value == 2.5 and comm.Read("P1.on").Value is True

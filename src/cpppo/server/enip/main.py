@@ -23,8 +23,9 @@ from typing import Any, NoReturn
 
 from cpppo.misc import NORMAL, log_setup
 
+from .importers.json import load_json
 from .importers.l5x import load_l5x
-from .logix.tagdb import TagDB, TagDBError, TagDefinition, parse_tag_definition
+from .logix import TagDB, TagDBError, TagDefinition, parse_tag_definition
 from .net.control import Delay, ServerControl, parse_delay
 from .net.server import DEFAULT_PORT, EnipServer, parse_address, run
 from .sim.attribute import Attribute
@@ -262,7 +263,7 @@ def load_tag_database(l5x: str | None = None, json_path: str | None = None) -> T
         log.log(NORMAL, "Loaded %s: %r, %d warnings", l5x, result.db, len(result.warnings))
         return result.db
     if json_path:
-        db = TagDB.load_json(json_path)
+        db = load_json(json_path)
         log.log(NORMAL, "Loaded %s: %r", json_path, db)
         return db
     return None

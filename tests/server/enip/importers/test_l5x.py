@@ -14,8 +14,7 @@ from pycomm3 import LogixDriver
 from pycomm3.custom_types import StructTemplateAttributes
 
 from cpppo.server.enip.importers.l5x import L5XError, load_l5x, parse_literal, parse_string_literal
-from cpppo.server.enip.logix.tagdb import TagDB
-from cpppo.server.enip.logix.types import ATOMIC_TYPES
+from cpppo.server.enip.logix import ATOMIC_TYPES, TagDB
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from cpppo.server.enip.codec import types as cip
-from cpppo.server.enip.logix.types import (
+from cpppo.server.enip.logix import (
     ATOMIC_BY_CODE,
     ATOMIC_TYPES,
     PREDEFINED,

@@ -18,13 +18,14 @@ from pycomm3.custom_types import StructTemplateAttributes
 from pylogix import PLC
 from pylogix.lgx_tag import Tag as PylogixTag
 
-from cpppo.server.enip.logix.tagdb import TagDB
-from cpppo.server.enip.logix.types import (
+from cpppo.server.enip.importers.pycomm3 import from_pycomm3
+from cpppo.server.enip.logix import (
     ATOMIC_TYPES,
     PREDEFINED,
     LayoutRules,
     MemberDef,
     Structure,
+    TagDB,
     layout_structure,
 )
 
@@ -114,7 +115,7 @@ def test_layout_engine_matches_the_controller_for_every_structure(dump):
 
 
 def test_template_attributes_match_the_controller(dump):
-    db = TagDB.from_pycomm3(dump)
+    db = from_pycomm3(dump)
     structures = _structures(dump)
     for info in dump.values():
         if info["tag_type"] != "struct":
@@ -171,7 +172,7 @@ def _comparable(dt: Any, pycomm3_1_2_16: bool = False) -> Any:
 
 
 def test_pycomm3_parses_our_templates_into_the_controllers_structures(dump):
-    db = TagDB.from_pycomm3(dump)
+    db = from_pycomm3(dump)
     driver = _pycomm3_driver(db)
     checked = 0
     for name, info in dump.items():
@@ -256,7 +257,7 @@ class _PylogixFromDB(PLC):
 
 
 def test_pylogix_parses_our_templates(dump):
-    db = TagDB.from_pycomm3(dump)
+    db = from_pycomm3(dump)
     plc = _PylogixFromDB(db)
     tags = []
     for name in dump:

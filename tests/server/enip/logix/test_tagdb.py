@@ -10,23 +10,21 @@ import pytest
 from pycomm3 import LogixDriver
 from pylogix import PLC
 
+from cpppo.server.enip.importers.json import load_json, save_json
 from cpppo.server.enip.importers.l5x import load_l5x
-from cpppo.server.enip.logix.tagdb import (
-    BASE_TAG,
-    PROGRAM_TYPE,
+from cpppo.server.enip.logix import (
     AttributeNotSupported,
+    MemberDef,
     TagDB,
     TagDBError,
-    member_defs,
-    parse_tag_definition,
-)
-from cpppo.server.enip.logix.types import (
-    MemberDef,
     TagPathError,
     TagValueError,
     layout_structure,
+    member_defs,
+    parse_tag_definition,
     structure_handle,
 )
+from cpppo.server.enip.logix.symbols import BASE_TAG, PROGRAM_TYPE
 
 
 @pytest.fixture
@@ -278,8 +276,8 @@ def test_json_roundtrip(tmp_path, shared_data):
     l5x_db = load_l5x(shared_data / "pycomm3.L5X").db
     l5x_db.add_alias("alias1", "write_udt1.dint")
     path = tmp_path / "db.json"
-    l5x_db.save_json(path)
-    again = TagDB.load_json(path)
+    save_json(l5x_db, path)
+    again = load_json(path)
     assert (again.name, again.revision, again.programs) == ("pycomm3_demo", 20, ["pycomm3"])
     for a, b in zip(l5x_db.all_tags(), again.all_tags(), strict=True):
         assert (a.qualified_name, a.instance_id, a.is_alias) == (
@@ -300,7 +298,7 @@ def test_json_roundtrip(tmp_path, shared_data):
 
 def test_load_json_accepts_a_pycomm3_dump(shared_data):
     dump = shared_data / "pycomm3-all_tags.json"
-    db = TagDB.load_json(dump)
+    db = load_json(dump)
     assert len(db.all_tags()) == 209
     assert (
         db.tag("read_udt1").instance_id == json.loads(dump.read_text())["read_udt1"]["instance_id"]
@@ -352,15 +350,15 @@ def test_bad_json_databases(document, message, tmp_path):
     path = tmp_path / "bad.json"
     path.write_text(json.dumps(document))
     with pytest.raises(TagDBError, match=message):
-        TagDB.load_json(path)
+        load_json(path)
 
 
 def test_unreadable_json(tmp_path):
     with pytest.raises(TagDBError, match="cannot read"):
-        TagDB.load_json(tmp_path / "missing.json")
+        load_json(tmp_path / "missing.json")
     (tmp_path / "junk.json").write_text("{not json")
     with pytest.raises(TagDBError, match="cannot read"):
-        TagDB.load_json(tmp_path / "junk.json")
+        load_json(tmp_path / "junk.json")
 
 
 @pytest.mark.parametrize(

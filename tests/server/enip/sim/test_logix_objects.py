@@ -11,8 +11,14 @@ import pytest
 
 from cpppo.server.enip import DINT, SSTRING, device
 from cpppo.server.enip.codec import cip, epath, tags
-from cpppo.server.enip.logix.tagdb import TagDB, TagDBError
-from cpppo.server.enip.logix.types import MemberDef, decode_symbol_type, decode_template
+from cpppo.server.enip.importers.json import load_json, save_json
+from cpppo.server.enip.logix import (
+    MemberDef,
+    TagDB,
+    TagDBError,
+    decode_symbol_type,
+    decode_template,
+)
 from cpppo.server.enip.main import build_controller
 from cpppo.server.enip.sim.controller import Controller
 from cpppo.server.enip.sim.device import Context
@@ -271,8 +277,8 @@ def test_tag_database_round_trips_command_line_tags(plc, tmp_path):
     controller = build_controller(["Bytes=BOOL[4]"], db=plc.tags)
     controller.tags["Bytes"].attribute[2] = True
     path = tmp_path / "tags.json"
-    controller.tags.save_json(path)
-    again = TagDB.load_json(path)
+    save_json(controller.tags, path)
+    again = load_json(path)
     assert again.read("TEXT") == ["", "x", "", ""]
     assert again.read("Bytes") == [False, False, True, False]
     assert again["Bytes"].symbol_type == 0x20C1 and again.read("Motors[0].speed") == 1.5

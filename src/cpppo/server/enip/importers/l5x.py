@@ -39,14 +39,15 @@ from pathlib import Path
 from typing import Any
 from xml.parsers import expat
 
-from ..logix.tagdb import TagDB, TagDBError
-from ..logix.types import (
+from ..logix import (
     ATOMIC_TYPES,
     Atomic,
     DataType,
     LayoutError,
     MemberDef,
     Structure,
+    TagDB,
+    TagDBError,
     TagValueError,
     UnknownTypeError,
 )

@@ -1,7 +1,8 @@
-"""A Logix controller's tag database: types, tags by scope, symbol instance ids, JSON load/save.
+"""A Logix controller's tag database: types, tags by scope, symbol instance ids.
 
 Pure (no sockets). The simulator's Symbol (0x6B) and Template (0x6C) objects and its tag services
-read everything they answer from a :class:`TagDB`.
+read everything they answer from a :class:`TagDB`. JSON and pycomm3-dump loading are in
+:mod:`~cpppo.server.enip.importers`.
 
 Public API
     TagDB(name="cpppo", *, revision=20)
@@ -16,7 +17,7 @@ Public API
         .structures -> list[Structure]           every registered structure (predefined too)
         .template(template_id) -> Template       attributes + blob (KeyError if unknown)
         .add_program(name, *, instance_id=None)
-        .programs -> list[str]
+        .programs -> list[str] ; .program_instance(name) -> int
         .add_tag(name, data_type, dims=(), *, program=None, value=None, data=None,
                  external_access="Read/Write", constant=False, instance_id=None,
                  description=None) -> Tag
@@ -42,80 +43,28 @@ Public API
                 -> (bytes, more)                 the data of a Get Instance Attribute List (0x55)
                                                  reply; ``more`` means status 0x06 (call again
                                                  with start = last instance id + 1)
-        .to_dict() -> dict ; .save_json(path)   values (plus the hex memory image when hidden
-                                                 bytes hold more than the value shows)
-        TagDB.from_dict(d) ; TagDB.load_json(path)    our format, or a pycomm3 tag dump
-        TagDB.from_pycomm3(dump, *, revision=20)      a pycomm3 ``LogixDriver.tags`` dump
-    Template(instance_id, structure, attributes, data)     ``.read(offset, count)``,
-                                                 ``.attribute_list(ids)``
-    SymbolEntry(instance_id, name, type_word, address, object_address, software_control,
-                element_size, dims, access)      ``.encode(attrs) -> bytes``
-    AttributeNotSupported(LookupError)           ``.status`` 0x14
-    TagDBError(ValueError)                       duplicate names, bad definitions, bad files
-    member_defs(structure) -> list[MemberDef]    the explicit declaration of a laid-out structure
-    parse_tag_definition(spec, *, default_type=None) -> TagDefinition(name, type_name, dims,
-                                                 address, program)
-                                                 "Name=TYPE", "Name=UDT[5]", "Name=DINT[2,3]",
-                                                 "Program:P.Name=REAL", "Name@4/100/3=DINT[4]",
-                                                 and "Name" alone with a default type (the
-                                                 simulator's command line: INT)
 """
 
 from __future__ import annotations
 
 import bisect
-import json
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
-from ..codec.tags import encode_symbol_record
-from .types import (
-    ATOMIC_TYPES,
-    CIP_STRING_TYPES,
-    PREDEFINED,
-    AliasTag,
-    AnyTag,
-    DataType,
-    LayoutError,
-    LayoutRules,
-    Location,
-    MemberDef,
-    Structure,
-    Tag,
-    TagPathError,
-    TemplateAttributes,
-    access_code,
-    encode_template_attribute_list,
-    encode_value,
-    layout_structure,
-    parse_path,
-    resolve_path,
-    string_type,
-    structure_handle,
-    template_attributes,
-    template_blob,
-)
+from .atomic import ATOMIC_TYPES, CIP_STRING_TYPES, LayoutRules, access_code
+from .errors import TagDBError, TagPathError
+from .layout import MemberDef, layout_structure
+from .location import Location
+from .predefined import PREDEFINED, string_type
+from .structure import DataType, Structure
+from .symbols import BASE_TAG, PROGRAM_TYPE, SymbolEntry
+from .tag import AliasTag, AnyTag, Tag
+from .tagpath import parse_path, resolve_path
+from .templates import Template, structure_handle, template_attributes, template_blob
 
-__all__ = [
-    "AttributeNotSupported",
-    "SymbolEntry",
-    "TagDB",
-    "TagDBError",
-    "TagDefinition",
-    "Template",
-    "member_defs",
-    "parse_tag_definition",
-]
+__all__ = ["TagDB"]
 
-FORMAT = "cpppo-tagdb"
-FORMAT_VERSION = 1
-#: Software control (Symbol attribute 6) bit set for a base tag (clear for an alias).
-BASE_TAG = 1 << 26
-#: Symbol type word of a program entry in the controller scope (system bit set).
-PROGRAM_TYPE = 0x1068
 # Template ids a database hands out: the user range 0x100..0xEFF, without ids whose low byte is a
 # CIP type code (0x00, 0xA0, 0xC0..0xDF): pylogix tests a member's low byte against those first
 # and would take a nested structure for an atomic type.
@@ -127,166 +76,8 @@ _USER_TEMPLATE_IDS = tuple(
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_:]*$")
 
 
-class TagDBError(ValueError):
-    """A tag database that cannot be built as asked (duplicate name, bad definition or file)."""
-
-
-class AttributeNotSupported(LookupError):
-    """A requested Symbol attribute id that the object does not have (CIP status 0x14)."""
-
-    status = 0x14
-
-
-# ---------------------------------------------------------------------------------------------
-# Symbol and Template object data
-
-
-@dataclass(frozen=True)
-class SymbolEntry:
-    """One Symbol object instance as Get Instance Attribute List reports it."""
-
-    instance_id: int
-    name: str
-    type_word: int
-    address: int
-    object_address: int
-    software_control: int
-    element_size: int
-    dims: tuple[int, int, int]
-    access: int
-
-    def encode(self, attrs: Sequence[int]) -> bytes:
-        """``UDINT instance id`` then the requested attributes in request order."""
-        values = {
-            1: self.name,
-            2: self.type_word,
-            3: self.address,
-            5: self.object_address,
-            6: self.software_control,
-            7: self.element_size,
-            8: self.dims,
-            10: self.access,
-        }
-        for attr in attrs:
-            if attr not in values:
-                raise AttributeNotSupported(f"Symbol object has no attribute {attr}")
-        return encode_symbol_record(self.instance_id, attrs, values)
-
-
-@dataclass(frozen=True)
-class Template:
-    """A Template object instance: its attributes and its definition (padded to whole words)."""
-
-    instance_id: int
-    structure: Structure
-    attributes: TemplateAttributes
-    data: bytes
-
-    def read(self, offset: int, count: int) -> bytes:
-        """Bytes ``offset .. offset + count`` of the definition (clamped to its end)."""
-        if offset < 0 or count < 0:
-            raise ValueError("negative template offset or count")
-        return self.data[offset : offset + count]
-
-    def attribute_list(self, ids: Sequence[int]) -> bytes:
-        """The data of a Get Attribute List (0x03) reply for attribute ``ids``."""
-        return encode_template_attribute_list(self.attributes, ids)
-
-
-def member_defs(s: Structure) -> list[MemberDef]:
-    """The explicit declaration of a laid-out structure (hidden hosts, BIT members, targets).
-
-    Laying these out again with the same rules gives the same structure.
-    """
-    plain = [m for m in s.members if m.bit is None]
-    out = []
-    for m in s.members:
-        if m.bit is None:
-            if m.bits is not None:
-                out.append(
-                    MemberDef(m.name, "BOOL", m.bits, m.hidden, None, None, m.radix, m.access)
-                )
-            else:
-                out.append(
-                    MemberDef(m.name, m.type.name, m.count, m.hidden, None, None, m.radix, m.access)
-                )
-            continue
-        host = next(
-            (
-                h
-                for h in plain
-                if not h.count and h.type.is_integer and h.offset <= m.offset < h.offset + h.size
-            ),
-            None,
-        )
-        if host is None:
-            raise TagDBError(f"structure {s.name}: BOOL member {m.name} has no host member")
-        bit = (m.offset - host.offset) * 8 + m.bit
-        out.append(MemberDef(m.name, "BIT", 0, m.hidden, host.name, bit, m.radix, m.access))
-    return out
-
-
-_SPEC = re.compile(
-    r"""^\s*(?:[Pp][Rr][Oo][Gg][Rr][Aa][Mm]:(?P<program>[A-Za-z_][A-Za-z0-9_]*)\.)?
-        (?P<name>[A-Za-z_][A-Za-z0-9_]*)
-        (?:@(?P<address>[^=\s]*))?
-        \s*(?:=\s*(?P<type>[A-Za-z_][A-Za-z0-9_:]*)?\s*(?:\[(?P<dims>[^\]]*)\])?)?\s*$""",
-    re.VERBOSE,
-)
-
-
-class TagDefinition(NamedTuple):
-    """A parsed tag definition: name, type name, dimensions, CIP address, program (or None)."""
-
-    name: str
-    type_name: str
-    dims: tuple[int, ...] = ()
-    address: tuple[int, int, int] | None = None
-    program: str | None = None
-
-
-def _spec_number(text: str, what: str, spec: str) -> int:
-    try:
-        return int(text.strip(), 10 if text.strip().isdigit() else 0)
-    except ValueError:
-        raise TagDBError(f"bad tag definition {spec!r}: {what} {text!r} is not a number") from None
-
-
-def parse_tag_definition(spec: str, *, default_type: str | None = None) -> TagDefinition:
-    """Parse ``[Program:P.]Name[@class/instance/attribute][=TYPE[dims]]``.
-
-    TYPE is an atomic type, SSTRING/CIP_STRING, STRING, or a structure the database defines;
-    dims are 1 to 3 positive numbers (``DINT[2,3]``). Without ``=TYPE`` the type is
-    ``default_type`` (an error when None). ``@class/instance/attribute`` (numbers in any base)
-    also exposes the tag at that CIP address. Raises TagDBError ("bad tag definition ...").
-    """
-    m = _SPEC.match(spec)
-    if m is None or (m.group("type") is None and ("=" in spec or default_type is None)):
-        raise TagDBError(f"bad tag definition {spec!r}: expected Name=TYPE[dims]")
-    dims: tuple[int, ...] = ()
-    if m.group("dims") is not None:
-        dims = tuple(_spec_number(d, "dimension", spec) for d in m.group("dims").split(","))
-        if not 1 <= len(dims) <= 3 or any(d < 1 for d in dims):
-            raise TagDBError(f"bad tag definition {spec!r}: 1 to 3 positive dimensions")
-    address = None
-    if m.group("address") is not None:
-        parts = m.group("address").split("/")
-        if len(parts) != 3:
-            raise TagDBError(f"bad tag definition {spec!r}: address must be @class/instance/attr")
-        cls, ins, att = (_spec_number(part, "address", spec) for part in parts)
-        if not (1 <= cls <= 0xFFFF and 1 <= ins <= 0xFFFF and 1 <= att <= 0xFFFF):
-            raise TagDBError(f"bad tag definition {spec!r}: class/instance/attribute 1..65535")
-        address = (cls, ins, att)
-    type_name = m.group("type") or str(default_type)
-    return TagDefinition(m.group("name"), type_name, dims, address, m.group("program"))
-
-
 def _fold(name: str | None) -> str | None:
     return None if name is None else name.casefold()
-
-
-# ---------------------------------------------------------------------------------------------
-# The database
 
 
 class TagDB:
@@ -454,6 +245,10 @@ class TagDB:
     def programs(self) -> list[str]:
         """Program names in definition order."""
         return [name for name, _ in self._programs.values()]
+
+    def program_instance(self, name: str) -> int:
+        """The Symbol instance id of program ``name`` in the controller scope (KeyError)."""
+        return self._programs[name.casefold()][1]
 
     def _scope(self, program: str | None, create: bool = False) -> dict[str, AnyTag]:
         key = _fold(program)
@@ -783,276 +578,3 @@ class TagDB:
                 return bytes(out), True
             out += encoded
         return bytes(out), False
-
-    # -- JSON ---------------------------------------------------------------------------------
-
-    def to_dict(self) -> dict[str, Any]:
-        """This database in the JSON tag-database format (types, programs, tags with values)."""
-        types = []
-        for s in self._types.values():
-            if s.kind == "Predefined":
-                continue
-            types.append(
-                {
-                    "name": s.name,
-                    "family": s.family,
-                    "kind": s.kind,
-                    "template_id": s.template_id,
-                    "handle": s.handle,
-                    "members": [_def_to_json(d) for d in member_defs(s)],
-                }
-            )
-        tags = []
-        for tag in self.all_tags():
-            entry: dict[str, Any] = {"name": tag.name}
-            if tag.program:
-                entry["program"] = tag.program
-            entry["instance_id"] = tag.instance_id
-            if tag.external_access != "Read/Write":
-                entry["external_access"] = tag.external_access
-            if tag.description:
-                entry["description"] = tag.description
-            if isinstance(tag, AliasTag):
-                entry["alias_for"] = tag.alias_for
-            else:
-                entry["type"] = tag.data_type.name
-                if tag.dims:
-                    entry["dims"] = list(tag.dims)
-                if not tag.packed_bools:
-                    entry["bool_bytes"] = True
-                if tag.constant:
-                    entry["constant"] = True
-                entry["value"] = value = tag.value
-                image = encode_value(tag.data_type, value, tag.dims, packed=tag.packed_bools)
-                if image != tag.data:
-                    entry["data"] = tag.data.hex()  # hidden bits the value does not show
-            tags.append(entry)
-        return {
-            "format": FORMAT,
-            "version": FORMAT_VERSION,
-            "controller": self.name,
-            "revision": self.revision,
-            "types": types,
-            "programs": [{"name": n, "instance_id": i} for n, i in self._programs.values()],
-            "tags": tags,
-        }
-
-    def save_json(self, path: str | Path) -> None:
-        """Write :meth:`to_dict` as JSON to ``path``."""
-        Path(path).write_text(json.dumps(self.to_dict(), indent=1) + "\n", encoding="utf-8")
-
-    @classmethod
-    def load_json(cls, path: str | Path) -> TagDB:
-        """Load a JSON tag database (ours, or a pycomm3 tag dump) from ``path``."""
-        try:
-            data = json.loads(Path(path).read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            raise TagDBError(f"{path}: cannot read a JSON tag database: {exc}") from None
-        try:
-            return cls.from_dict(data)
-        except TagDBError as exc:
-            raise TagDBError(f"{path}: {exc}") from None
-
-    @classmethod
-    def from_dict(cls, data: Any) -> TagDB:
-        """Build a database from :meth:`to_dict` output (or a pycomm3 tag dump)."""
-        if not isinstance(data, Mapping):
-            raise TagDBError("a tag database must be a JSON object")
-        if data.get("format") != FORMAT:
-            if data and all(isinstance(v, Mapping) and "tag_name" in v for v in data.values()):
-                return cls.from_pycomm3(data)
-            raise TagDBError(f'not a {FORMAT} document (missing "format": "{FORMAT}")')
-        if data.get("version") != FORMAT_VERSION:
-            raise TagDBError(f"unsupported {FORMAT} version {data.get('version')!r}")
-        try:
-            db = cls(str(data.get("controller", "cpppo")), revision=int(data.get("revision", 20)))
-            pending = {t["name"].casefold(): t for t in data.get("types", [])}
-            while pending:
-                progressed = False
-                for key, t in list(pending.items()):
-                    defs = [_def_from_json(m, t["name"]) for m in t["members"]]
-                    needed = [
-                        d.type for d in defs if d.type.upper() not in ATOMIC_TYPES
-                        and d.type.upper() not in ("BIT", "BOOL")
-                        and d.type.casefold() not in db._types
-                    ]  # fmt: skip
-                    if needed:
-                        continue
-                    db.define_structure(
-                        t["name"], defs, family=t.get("family", "NoFamily"),
-                        kind=t.get("kind", "User"), template_id=t.get("template_id"),
-                        handle=t.get("handle"),
-                    )  # fmt: skip
-                    del pending[key]
-                    progressed = True
-                if not progressed:
-                    raise TagDBError(
-                        f"types with undefined or circular member types: {sorted(pending)}"
-                    )
-            for p in data.get("programs", []):
-                db.add_program(p["name"], instance_id=p.get("instance_id"))
-            for t in data.get("tags", []):
-                common = {
-                    "program": t.get("program"),
-                    "external_access": t.get("external_access", "Read/Write"),
-                    "instance_id": t.get("instance_id"),
-                    "description": t.get("description"),
-                }
-                if "alias_for" in t:
-                    db.add_alias(t["name"], t["alias_for"], **common)
-                    continue
-                raw = bytes.fromhex(t["data"]) if "data" in t else None
-                value = t.get("value") if raw is None else None
-                db.add_tag(
-                    t["name"], t["type"], t.get("dims", ()), value=value, data=raw,
-                    constant=bool(t.get("constant", False)),
-                    packed_bools=not t.get("bool_bytes", False), **common,
-                )  # fmt: skip
-            for warning in db.bind_aliases():
-                raise TagDBError(warning)
-        except TagDBError:
-            raise
-        except (KeyError, TypeError, ValueError, LayoutError) as exc:
-            raise TagDBError(f"bad tag database: {exc}") from None
-        return db
-
-    @classmethod
-    def from_pycomm3(cls, dump: Mapping[str, Any], *, revision: int = 20) -> TagDB:
-        """Build a database from a pycomm3 ``LogixDriver.tags`` dump (tag name -> info).
-
-        Structure definitions come from the dump's member order and types; the layout is
-        recomputed and must agree with the dump's offsets (else TagDBError). Symbol instance ids,
-        template ids and structure handles are kept. Values are zero.
-        """
-        db = cls(revision=revision)
-        template_ids: dict[str, int] = {}
-        for info in dump.values():
-            dt = info.get("data_type")
-            if isinstance(dt, Mapping) and "template_instance_id" in info:
-                template_ids.setdefault(dt["name"].casefold(), info["template_instance_id"])
-        try:
-            for info in sorted(dump.values(), key=lambda i: i["instance_id"]):
-                name = info["tag_name"]
-                program = None
-                if name.startswith("Program:"):
-                    program, _, name = name[8:].partition(".")
-                    if _fold(program) not in db._programs:
-                        db.add_program(program)
-                dims = tuple(info.get("dimensions", (0, 0, 0))[: info.get("dim", 0)])
-                dt = info["data_type"]
-                if isinstance(dt, Mapping):
-                    dtype: DataType = _pycomm3_structure(db, dt, template_ids)
-                elif dt == "DWORD" and dims:
-                    dtype, dims = ATOMIC_TYPES["BOOL"], (dims[0] * 32,)
-                else:
-                    dtype = db.data_type(dt)
-                db.add_tag(
-                    name, dtype, dims, program=program, instance_id=info["instance_id"],
-                    external_access=_pycomm3_access(info.get("external_access")),
-                )  # fmt: skip
-        except (KeyError, TypeError, LayoutError) as exc:
-            raise TagDBError(f"bad pycomm3 tag dump: {exc}") from None
-        return db
-
-
-def _pycomm3_access(text: Any) -> str:
-    if isinstance(text, str) and text.strip().lower() in ("read/write", "read only", "none"):
-        return text
-    return "Read/Write"
-
-
-def _pycomm3_structure(
-    db: TagDB, dt: Mapping[str, Any], template_ids: Mapping[str, int]
-) -> Structure:
-    """Rebuild (and register) a structure described by a pycomm3 data type dict."""
-    name = dt["name"]
-    try:
-        known = db.data_type(name)
-    except KeyError:
-        known = None
-    predefined = PREDEFINED.get(name.upper())
-    internal = dt["internal_tags"]
-    if known is None:
-        members = list(internal.items())
-        defs: list[MemberDef] = []
-        for mname, m in members:
-            hidden = mname.startswith(("ZZZZZZZZZZ", "__")) or (
-                predefined is not None and mname in ("CTL", "Control")
-            )
-            if m["tag_type"] == "struct":
-                nested = _pycomm3_structure(db, m["data_type"], template_ids)
-                defs.append(MemberDef(mname, nested.name, m.get("array", 0), hidden))
-            elif m["data_type"] == "BOOL" and "bit" in m:
-                host = _pycomm3_host(internal, mname, m)
-                bit = (m["offset"] - internal[host]["offset"]) * 8 + m["bit"]
-                defs.append(MemberDef(mname, "BIT", 0, hidden, host, bit))
-            else:
-                defs.append(MemberDef(mname, m["data_type"], m.get("array", 0), hidden))
-        template = dt.get("template", {})
-        family = "StringFamily" if "string" in dt else "NoFamily"
-        kind = "Module" if ":" in name else "User"
-        if predefined is not None:
-            known = predefined
-        else:
-            known = db.define_structure(
-                name, defs, family=family, kind=kind,
-                template_id=template_ids.get(name.casefold()),
-                handle=template.get("structure_handle"),
-            )  # fmt: skip
-    assert isinstance(known, Structure)
-    _check_pycomm3_layout(known, dt)
-    return known
-
-
-def _pycomm3_host(internal: Mapping[str, Any], name: str, m: Mapping[str, Any]) -> str:
-    """The integer member a pycomm3 BOOL member aliases (the one holding its byte)."""
-    sizes = {t.name: t.size for t in ATOMIC_TYPES.values()}
-    for hname, h in internal.items():
-        if hname == name:
-            break
-        if h["tag_type"] == "atomic" and h["data_type"] != "BOOL" and not h.get("array"):
-            size = sizes.get(h["data_type"], 0)
-            if h["offset"] <= m["offset"] < h["offset"] + size:
-                return hname
-    raise TagDBError(f"BOOL member {name} at offset {m['offset']} has no host member")
-
-
-def _check_pycomm3_layout(s: Structure, dt: Mapping[str, Any]) -> None:
-    template = dt.get("template", {})
-    size = template.get("structure_size")
-    if size is not None and size != s.size:
-        raise TagDBError(f"structure {s.name}: size {s.size} differs from the dump's {size}")
-    for mname, m in dt["internal_tags"].items():
-        try:
-            ours = s.member(mname)
-        except KeyError:
-            raise TagDBError(f"structure {s.name}: no member {mname}") from None
-        if ours.offset != m["offset"] or (ours.bit or 0) != m.get("bit", 0):
-            raise TagDBError(
-                f"structure {s.name}.{mname}: offset {ours.offset} bit {ours.bit} differs from "
-                f"the dump's {m['offset']} bit {m.get('bit')}"
-            )
-
-
-def _def_to_json(d: MemberDef) -> dict[str, Any]:
-    out: dict[str, Any] = {"name": d.name, "type": d.type}
-    if d.dim:
-        out["dim"] = d.dim
-    if d.hidden:
-        out["hidden"] = True
-    if d.target is not None:
-        out["target"], out["bit"] = d.target, d.bit
-    if d.radix:
-        out["radix"] = d.radix
-    if d.access != "Read/Write":
-        out["access"] = d.access
-    return out
-
-
-def _def_from_json(m: Mapping[str, Any], where: str) -> MemberDef:
-    if not isinstance(m, Mapping) or "name" not in m or "type" not in m:
-        raise TagDBError(f"type {where}: a member needs a name and a type: {m!r}")
-    return MemberDef(
-        str(m["name"]), str(m["type"]), int(m.get("dim", 0)), bool(m.get("hidden", False)),
-        m.get("target"), m.get("bit"), m.get("radix"), str(m.get("access", "Read/Write")),
-    )  # fmt: skip

@@ -32,7 +32,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from ..logix.types import Tag, linear_index
+from ..logix import Tag, linear_index
 from ..sim.attribute import Attribute
 from .control import ConnectionStats, Delay, ServerControl, parse_delay
 

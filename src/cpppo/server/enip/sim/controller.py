@@ -68,14 +68,14 @@ from ..codec.types import (
     TYPES_BY_CODE,
     CipType,
 )
-from ..logix.tagdb import TagDB
-from ..logix.types import (
+from ..logix import (
     ATOMIC_BY_CODE,
     CIP_STRING_TYPES,
     DataType,
     Location,
     Structure,
     Tag,
+    TagDB,
     TagPathError,
     TagValueError,
     codec_for,

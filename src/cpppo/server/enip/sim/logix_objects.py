@@ -20,7 +20,7 @@ from ..codec.errors import DecodeError
 from ..codec.status import ExtStatus, Status
 from ..codec.tags import decode_template_read
 from ..codec.types import STRING
-from ..logix.tagdb import AttributeNotSupported, TagDB, TagDBError
+from ..logix import AttributeNotSupported, TagDB, TagDBError
 from .attribute import Attribute
 from .device import CipObject, Context
 
