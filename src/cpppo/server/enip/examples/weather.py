@@ -29,7 +29,7 @@ from urllib.error import HTTPError
 from urllib.parse import urlencode
 from urllib.request import urlopen
 
-from ..codec.status import Status
+from ..codec.status import CipStatusError, Status
 from ..codec.types import LREAL, REAL
 from ..main import main as enip_main
 from ..sim.device import Attribute
@@ -51,16 +51,18 @@ _OPTIONS = {
 }
 
 
-class WeatherError(Exception):
-    """A temperature that could not be had (``status``: the CIP status the client gets)."""
+class WeatherError(CipStatusError):
+    """A temperature that could not be had: the client gets 0x02 (resource unavailable)."""
 
-    status = Status.RESOURCE_UNAVAILABLE
+    def __init__(self, message: str = "") -> None:
+        super().__init__(message, Status.RESOURCE_UNAVAILABLE)
 
 
-class WeatherUnchangeable(Exception):
-    """A write to a weather tag."""
+class WeatherUnchangeable(CipStatusError):
+    """A write to a weather tag: the client gets 0x0E (attribute not settable)."""
 
-    status = Status.ATTRIBUTE_NOT_SETTABLE
+    def __init__(self, message: str = "") -> None:
+        super().__init__(message, Status.ATTRIBUTE_NOT_SETTABLE)
 
 
 class Attribute_weather(Attribute):

@@ -17,7 +17,7 @@ encoded CIP reply; ``CipObject.services`` maps service codes to handler method n
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -29,7 +29,7 @@ from ..codec.cip import (
 )
 from ..codec.errors import DecodeError, EncodeError
 from ..codec.objects import INTERFACE_CONFIGURATION, MAC_ADDRESS, PADDED_STRING, PATH
-from ..codec.status import Status
+from ..codec.status import CipStatusError, Status
 from ..codec.types import DWORD, SSTRING, UDINT, UINT, USINT, WORD
 from .attribute import Attribute, RangeError
 
@@ -54,13 +54,13 @@ __all__ = [
 UNCONNECTED_REPLY_LIMIT = 504
 
 
-class CipError(Exception):
+class CipError(CipStatusError):
     """Answer the current request with ``status`` (+ ``ext_status`` words)."""
 
-    def __init__(self, status: int, ext_status: tuple[int, ...] = (), message: str = "") -> None:
-        super().__init__(message or f"CIP status 0x{status:02X}")
-        self.status = status
-        self.ext_status = tuple(ext_status)
+    status: int
+
+    def __init__(self, status: int, ext_status: Sequence[int] = (), message: str = "") -> None:
+        super().__init__(message or f"CIP status 0x{status:02X}", status, ext_status)
 
 
 class WouldBlock(Exception):
@@ -199,8 +199,10 @@ class CipObject:
         try:
             values = attribute.parser.decode(data, count)
             consumed = len(attribute.parser.encode(values))
-        except (DecodeError, EncodeError) as exc:
-            raise CipError(getattr(exc, "status", None) or Status.NOT_ENOUGH_DATA) from None
+        except CipStatusError as exc:  # a DecodeError
+            raise CipError(exc.status or Status.NOT_ENOUGH_DATA) from None
+        except EncodeError:
+            raise CipError(Status.NOT_ENOUGH_DATA) from None
         if consumed < len(data):
             raise CipError(Status.TOO_MUCH_DATA)
         try:

@@ -22,7 +22,7 @@ from ..codec.tags import decode_template_read
 from ..codec.types import STRING
 from ..logix import AttributeNotSupported, TagDB, TagDBError
 from .attribute import Attribute
-from .device import CipObject, Context
+from .device import CipError, CipObject, Context
 
 __all__ = [
     "PROGRAM_NAME_CLASS",
@@ -54,19 +54,11 @@ class ControllerName(CipObject):
         self.add_attribute(1, Attribute("Name", STRING, name, dims=()))
 
 
-class _Answer(Exception):
-    """Answer the request with ``status``."""
-
-    def __init__(self, status: int) -> None:
-        super().__init__(status)
-        self.status = status
-
-
 def _ids(data: memoryview) -> list[int]:
     try:
         return decode_attribute_ids(data)
     except DecodeError as exc:
-        raise _Answer(exc.status or Status.NOT_ENOUGH_DATA) from None
+        raise CipError(exc.status or Status.NOT_ENOUGH_DATA) from None
 
 
 def symbol_service(
@@ -80,7 +72,7 @@ def symbol_service(
         body, more = db.instance_attribute_list(
             ids, program=program, start=start, max_size=ctx.max_reply - 4
         )
-    except _Answer as exc:
+    except CipError as exc:
         return encode_reply(service, exc.status)
     except AttributeNotSupported:
         return encode_reply(service, Status.ATTRIBUTE_NOT_SUPPORTED)
@@ -102,7 +94,7 @@ def template_service(
     if service == Service.GET_ATTRIBUTE_LIST:
         try:
             ids = _ids(data)
-        except _Answer as exc:
+        except CipError as exc:
             return encode_reply(service, exc.status)
         status = Status.SUCCESS
         if not _TEMPLATE_ATTRIBUTES.issuperset(ids):
