@@ -14,6 +14,7 @@ from collections.abc import Callable
 import pytest
 
 from cpppo.server.enip.client import blocking as client
+from cpppo.server.enip.client import transport
 from cpppo.server.enip.codec.cip import (
     Service,
     decode_multiple,
@@ -439,7 +440,7 @@ def test_busy_poll_only_while_replies_are_quick(fake, monkeypatch):
                     sock.sendall(encode_rr_message(answer, SESSION, header.context))
 
     srv = fake(behave)
-    monkeypatch.setattr(client, "_cpus", lambda: 2)
+    monkeypatch.setattr(transport, "_cpus", lambda: 2)
 
     class Polling(client.connector):
         busy_poll = 0.05
