@@ -9,6 +9,8 @@ Each module has one job (import from here, or from the module):
 - ``structure``: Member, Structure, DataType; encode_value / decode_value (memory images).
 - ``layout``: MemberDef, layout_structure, member_defs (how Logix lays a structure out).
 - ``predefined``: PREDEFINED (STRING, TIMER, COUNTER, CONTROL), string_type.
+- ``predefined_instr``: instruction_type (MESSAGE, PID, ALARM_ANALOG, ALARM_DIGITAL, CAM),
+  INSTRUCTION_TYPES, PREDEFINED_TEMPLATE_IDS.
 - ``symbols``: the Symbol object's view (type words, Get Instance Attribute List entries).
 - ``templates``: the Template object's view (attributes, definition blob, structure handle).
 - ``location``: Location, tag memory at a resolved path.
@@ -41,6 +43,7 @@ from .errors import (
 from .layout import MemberDef, layout_structure, member_defs
 from .location import Location
 from .predefined import PREDEFINED, string_type
+from .predefined_instr import INSTRUCTION_TYPES, PREDEFINED_TEMPLATE_IDS, instruction_type
 from .structure import DataType, Member, Structure, decode_value, encode_value
 from .symbols import (
     AttributeNotSupported,
@@ -68,8 +71,10 @@ __all__ = [
     "ATOMIC_BY_CODE",
     "ATOMIC_TYPES",
     "CIP_STRING_TYPES",
+    "INSTRUCTION_TYPES",
     "MAX_DATA_SIZE",
     "PREDEFINED",
+    "PREDEFINED_TEMPLATE_IDS",
     "AliasTag",
     "AnyTag",
     "Atomic",
@@ -102,6 +107,7 @@ __all__ = [
     "encode_symbol_type",
     "encode_template_attribute_list",
     "encode_value",
+    "instruction_type",
     "layout_structure",
     "linear_index",
     "member_defs",

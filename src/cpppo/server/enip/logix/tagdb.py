@@ -7,7 +7,9 @@ read everything they answer from a :class:`TagDB`. JSON and pycomm3-dump loading
 Public API
     TagDB(name="cpppo", *, revision=20)
         .name, .revision, .rules                 controller name, firmware major, LayoutRules
-        .data_type(name) -> Atomic | Structure   atomic, predefined or registered (KeyError)
+        .data_type(name) -> Atomic | Structure   atomic, predefined or registered (KeyError);
+                                                 MESSAGE, PID, ALARM_ANALOG, ALARM_DIGITAL and
+                                                 CAM are registered when first asked for
         .define_structure(name, defs, *, family="NoFamily", kind="User", host_bits=8,
                           template_id=None, handle=None) -> Structure
         .define_string(name, capacity) -> Structure
@@ -57,6 +59,7 @@ from .errors import TagDBError, TagPathError
 from .layout import MemberDef, layout_structure
 from .location import Location
 from .predefined import PREDEFINED, string_type
+from .predefined_instr import instruction_type
 from .structure import DataType, Structure
 from .symbols import BASE_TAG, PROGRAM_TYPE, SymbolEntry
 from .tag import AliasTag, AnyTag, Tag
@@ -121,7 +124,10 @@ class TagDB:
         try:
             return self._types[name.casefold()]
         except KeyError:
-            raise KeyError(f"unknown data type {name!r}") from None
+            builtin = instruction_type(name, self.rules)  # registered on first use
+            if builtin is None:
+                raise KeyError(f"unknown data type {name!r}") from None
+            return self.register(builtin)
 
     @property
     def structures(self) -> list[Structure]:
