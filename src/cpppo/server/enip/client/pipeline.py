@@ -169,7 +169,8 @@ class Pipeline:
 
     @property
     def finished(self) -> bool:
-        """True when every operation has been handed out by :meth:`next_result`."""
+        """True when every operation has been handed out by :meth:`next_result` (known once
+        :meth:`next_request` has found the operations exhausted, or the pipeline broke)."""
         return not self._order and (
             self.broken is not None
             or (self._exhausted and not self._waiting and not self._inflight)
