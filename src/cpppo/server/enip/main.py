@@ -19,18 +19,21 @@ import signal
 import sys
 import threading
 from collections.abc import Callable, Sequence
-from typing import Any, NoReturn
+from typing import Any, NamedTuple, NoReturn
 
 from cpppo.misc import NORMAL, log_setup
 
 from .importers.json import load_json
 from .importers.l5x import load_l5x
 from .logix import TagDB, TagDBError, TagDefinition, parse_tag_definition
+from .net.capacity import DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_SESSIONS, REGISTRATION_GRACE
 from .net.control import Delay, ServerControl, parse_delay
 from .net.server import DEFAULT_PORT, EnipServer, parse_address, run
 from .sim.attribute import Attribute
 from .sim.config import ConfigError, load_config, loads_json, normalize_key
+from .sim.connections import PER_SESSION_LIMIT
 from .sim.controller import Controller
+from .sim.device import INACTIVITY_TIMEOUT_ATTRIBUTE, INACTIVITY_TIMEOUT_MAX
 
 __all__ = [
     "DEMO_TAGS",
@@ -63,7 +66,12 @@ _IDENTITY_INTS = (
     "configuration consistency value",
     "heartbeat interval",
 )
-_TCPIP_INTS = ("interface status", "configuration capability", "configuration control")
+_TCPIP_INTS = (
+    "interface status",
+    "configuration capability",
+    "configuration control",
+    "encapsulation inactivity timeout",
+)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -87,7 +95,21 @@ def make_parser(prog: str = "enip_server") -> argparse.ArgumentParser:
         help=f"[interface][:port] to bind (default :{DEFAULT_PORT}, all interfaces)",
     )
     parser.add_argument("-d", "--delay", help="delay every response by #.# or #.#-#.# seconds")
-    parser.add_argument("-w", "--web", help="[interface]:[port] of the web API ('.' = defaults)")
+    parser.add_argument(
+        "-w",
+        "--web",
+        metavar="[HOST]:[PORT]",
+        help="serve the web API: HOST:PORT binds HOST; '.' (port 80) and ':PORT' bind the"
+        " interface -a names, or loopback (http://localhost:PORT) when -a names none",
+    )
+    parser.add_argument(
+        "--web-allow-host",
+        metavar="NAME",
+        action="append",
+        default=[],
+        help="a Host name the web API also answers to (repeatable; besides its own addresses"
+        " and localhost; others get HTTP 421)",
+    )
     parser.add_argument(
         "--web-token",
         help="token every changing web API request must carry (default: $CPPPO_WEB_TOKEN)",
@@ -111,6 +133,43 @@ def make_parser(prog: str = "enip_server") -> argparse.ArgumentParser:
     parser.add_argument(
         "-s", "--size", type=int, help="largest encapsulated request accepted (bytes)"
     )
+    parser.add_argument(
+        "--inactivity-timeout",
+        type=_seconds_arg,
+        metavar="SECONDS",
+        help="close a TCP connection silent this long (TCP/IP attribute 13; default 120, or"
+        " [TCPIP] Encapsulation Inactivity Timeout; 0 never)",
+    )
+    parser.add_argument(
+        "--registration-grace",
+        type=float,
+        default=REGISTRATION_GRACE,
+        metavar="SECONDS",
+        help=f"close a TCP connection that registers no session within this"
+        f" (default {REGISTRATION_GRACE:g}; 0 never)",
+    )
+    parser.add_argument(
+        "--max-connections",
+        type=int,
+        default=DEFAULT_MAX_CONNECTIONS,
+        metavar="N",
+        help=f"simultaneous TCP connections (default {DEFAULT_MAX_CONNECTIONS}; when full, the"
+        " longest-idle one without a session is closed for a newcomer)",
+    )
+    parser.add_argument(
+        "--max-sessions",
+        type=int,
+        default=DEFAULT_MAX_SESSIONS,
+        metavar="N",
+        help=f"registered sessions (default {DEFAULT_MAX_SESSIONS})",
+    )
+    parser.add_argument(
+        "--max-session-connections",
+        type=int,
+        default=PER_SESSION_LIMIT,
+        metavar="N",
+        help=f"CIP connections one session may open (default {PER_SESSION_LIMIT})",
+    )
     parser.add_argument("-U", "--no-udp", action="store_true", help="do not serve UDP")
     parser.add_argument("-T", "--no-tcp", action="store_true", help="do not serve TCP")
     parser.add_argument(
@@ -132,6 +191,14 @@ def make_parser(prog: str = "enip_server") -> argparse.ArgumentParser:
         "tags", nargs="*", help="TAG=TYPE[n] (eg. SCADA=INT[1000], Motors=MotorUDT[4])"
     )
     return parser
+
+
+def _seconds_arg(text: str) -> int:
+    """``--inactivity-timeout``: whole seconds 0..3600 (attribute 13's range)."""
+    value = int(text)
+    if not 0 <= value <= INACTIVITY_TIMEOUT_MAX:
+        raise ValueError(text)
+    return value
 
 
 def parse_route_path(text: str) -> list[dict] | bool | None:
@@ -215,6 +282,10 @@ def config_values(config: Any) -> tuple[dict[str, Any], dict[str, Any], Any]:
     for key, value in config.section("TCPIP").items():
         if key in _TCPIP_INTS:
             tcpip[key] = _int(value, key)
+            if key == "encapsulation inactivity timeout" and not (
+                0 <= tcpip[key] <= INACTIVITY_TIMEOUT_MAX
+            ):
+                raise ConfigError(f"{key} = {value!r}: 0..{INACTIVITY_TIMEOUT_MAX} seconds")
         elif key in ("path to physical link", "interface configuration"):
             tcpip[key] = loads_json(value)
         elif key == "host name":
@@ -321,6 +392,11 @@ def main(
             raise ValueError(f"--size {args.size} must be 24..65535")
         if args.no_tcp and args.no_udp:
             raise ValueError("--no-tcp and --no-udp leave nothing to serve")
+        for name in ("max_connections", "max_sessions", "max_session_connections"):
+            if getattr(args, name) < 1:
+                raise ValueError(f"--{name.replace('_', '-')} must be at least 1")
+        if args.registration_grace < 0:
+            raise ValueError("--registration-grace must not be negative")
     except (ValueError, TypeError) as exc:
         print(f"{parser.prog}: error: {exc}", file=sys.stderr)
         return 2
@@ -363,14 +439,27 @@ def main(
         setup(controller)
     if args.printing:
         controller.on_access = _printer
+    controller.connections.per_session = args.max_session_connections
+    if args.inactivity_timeout is not None:
+        controller.tcpip.attributes[INACTIVITY_TIMEOUT_ATTRIBUTE][0] = args.inactivity_timeout
     if delay is not None:
         control.delay.value = delay.value
         control.delay.range = delay.range
     web = None
     if args.web:
-        web = (args.web, args.web_token or os.environ.get("CPPPO_WEB_TOKEN") or None)
+        web = _WebOptions(
+            args.web,
+            args.web_token or os.environ.get("CPPPO_WEB_TOKEN") or None,
+            tuple(args.web_allow_host),
+            host,
+        )
 
-    options: dict[str, Any] = dict(kwds)
+    options: dict[str, Any] = {
+        "max_clients": args.max_connections,
+        "max_sessions": args.max_sessions,
+        "registration_grace": args.registration_grace,
+        **kwds,
+    }
     if args.size is not None:
         options["max_size"] = args.size - 24
     enip = EnipServer(
@@ -384,11 +473,21 @@ def main(
     return _run(enip, control, args.address_output, web)
 
 
+class _WebOptions(NamedTuple):
+    """What ``-w``, ``--web-token`` and ``--web-allow-host`` ask of the web API; ``interface``
+    is the host ``-a`` names ("" for none)."""
+
+    text: str
+    token: str | None
+    allow_hosts: tuple[str, ...]
+    interface: str
+
+
 def _run(
     enip: EnipServer,
     control: ServerControl,
     address_output: bool,
-    web: tuple[str, str | None] | None = None,
+    web: _WebOptions | None = None,
 ) -> int:
     """Serve until done; 1 if the address cannot be bound."""
 
@@ -414,9 +513,13 @@ def _run(
             from .net.web import start_web  # aiohttp is an optional dependency
 
             try:
-                web_server = await start_web(enip, *web)
+                web_server = await start_web(
+                    enip, web.text, web.token, allow_hosts=web.allow_hosts, interface=web.interface
+                )
             except OSError as exc:
-                print(f"enip_server: cannot start the web API on {web[0]}: {exc}", file=sys.stderr)
+                print(
+                    f"enip_server: cannot start the web API on {web.text}: {exc}", file=sys.stderr
+                )
                 await enip.stop()
                 return 1
             if address_output:

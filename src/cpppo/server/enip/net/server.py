@@ -1,11 +1,17 @@
 """The simulator's network layer: one asyncio event loop serving TCP and UDP EtherNet/IP.
 
 :class:`EnipServer` binds a TCP listener and a UDP socket on the same address and feeds the
-framed encapsulation messages to a :class:`~.ucmm.Ucmm` (pure) for one controller. Requests of
-one connection are answered in order; a request reaching a user Attribute that may block runs in
-a worker thread while other connections carry on. The fault controls of a
-:class:`~.control.ServerControl` apply here: response delay, disable (close the port and every
-connection), done (stop), per-connection EOF.
+framed encapsulation messages to a :class:`~.ucmm.Ucmm` (pure) for one controller (each client
+connection is a :class:`~.tcp.TcpConnection`). Requests of one connection are answered in order;
+a request reaching a user Attribute that may block runs in a worker thread while other
+connections carry on. The fault controls of a :class:`~.control.ServerControl` apply here:
+response delay, disable (close the port and every connection), done (stop), per-connection EOF.
+
+Limits (see :mod:`.capacity`): at most ``max_clients`` connections and ``max_sessions``
+sessions; a connection that registers no session within ``registration_grace`` seconds, or
+sends nothing for the TCP/IP object's Encapsulation Inactivity Timeout (attribute 13), is
+closed; when the table is full the longest-idle connection without a session makes room for a
+newcomer, and only when there is none is the newcomer refused (its socket closed at once).
 
 :class:`ServerThread` runs an EnipServer on its own loop in a background thread (tests, embedding).
 """
@@ -13,24 +19,30 @@ connection), done (stop), per-connection EOF.
 from __future__ import annotations
 
 import asyncio
-import collections
 import concurrent.futures
 import errno
-import functools
 import logging
 import os
 import socket
 import threading
 from collections.abc import Callable, Coroutine
+from dataclasses import astuple
 from typing import Any, TypeVar
 
 from cpppo import misc
+from cpppo.misc import NORMAL
 
-from ..codec.encap import HEADER, EncapFramer, EncapStatus, decode_encap
-from ..codec.errors import DecodeError
-from ..sim.device import WouldBlock
-from ..sim.ucmm import Peer, Ucmm
-from .control import ConnectionStats, ServerControl, connection_name
+from ..sim.ucmm import Ucmm
+from .capacity import (
+    DEFAULT_MAX_CONNECTIONS,
+    DEFAULT_MAX_SESSIONS,
+    FD_RESERVE,
+    REGISTRATION_GRACE,
+    ClientTable,
+    raise_fd_limit,
+)
+from .control import ServerControl
+from .tcp import TcpConnection, UdpEndpoint
 
 __all__ = ["DEFAULT_PORT", "EnipServer", "ServerThread", "parse_address", "run"]
 
@@ -38,9 +50,12 @@ log = logging.getLogger("enip.srv")
 T = TypeVar("T")
 
 DEFAULT_PORT = 44818
-#: Frames a connection may have waiting (behind a slow request) before reading pauses.
-PENDING_LIMIT = 64
-#: How often open CIP connections are checked for their inactivity timeout (seconds).
+#: Bytes of requests a connection may have waiting (behind a slow or delayed one) before it
+#: stops reading.
+PENDING_BYTES = 256 * 1024
+#: Bytes read from a socket at a time (into one buffer per server, shared by its connections).
+READ_SIZE = 65536
+#: How often (at most, seconds) connections are checked for their timeouts.
 SWEEP_INTERVAL = 1.0
 
 
@@ -78,249 +93,17 @@ def parse_address(text: str, default_port: int = DEFAULT_PORT) -> tuple[str, int
     return misc.parse_address(text, default_port, bare_ipv6=False)
 
 
-#: Bytes read from a socket at a time (into one preallocated buffer per connection).
-READ_SIZE = 65536
-
-
-class _TcpConnection(asyncio.BufferedProtocol):
-    """One client connection: framing, in-order processing, faults and statistics.
-
-    A BufferedProtocol: the transport reads into our buffer, sparing the large allocation (and
-    its mmap/munmap system calls) a plain Protocol costs on every read.
-    """
-
-    def __init__(self, server: EnipServer) -> None:
-        self.server = server
-        self._buffer = bytearray(READ_SIZE)
-        self._view = memoryview(self._buffer)
-        self.transport: asyncio.Transport | None = None
-        self.framer = EncapFramer(server.max_size)
-        self.pending: collections.deque[Any] = collections.deque()
-        self.task: asyncio.Task | None = None
-        self.peer = Peer()
-        self.stats: ConnectionStats | None = None
-        self.name = ""
-        self.closed = False
-        self.paused = False
-        self.write_paused = False
-        #: loop.time() of the last bytes received (for the idle timeout).
-        self.last = 0.0
-
-    # ---- lifecycle -------------------------------------------------------------------------
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = transport  # type: ignore[assignment]
-        server = self.server
-        if len(server.connections) >= server.max_clients or server.control.disable:
-            transport.abort()
-            self.closed = True
-            return
-        peername = transport.get_extra_info("peername") or ("", 0)
-        sockname = transport.get_extra_info("sockname") or ("0.0.0.0", server.port)
-        self.peer = Peer((peername[0], peername[1]), (sockname[0], sockname[1]))
-        self.last = server.loop.time()
-        self.name = connection_name(peername[0], peername[1])
-        loop = server.loop
-        self.stats = ConnectionStats(
-            peername[0], peername[1], _on_eof=lambda: loop.call_soon_threadsafe(self.close)
-        )
-        server.connections.add(self)
-        server.control.connections[self.name] = self.stats
-        log.info("EtherNet/IP connection from %s:%s", peername[0], peername[1])
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self.closed = True
-        server = self.server
-        server.connections.discard(self)
-        if self.stats is not None:
-            self.stats._eof = True
-            if server.control.connections.get(self.name) is self.stats:
-                del server.control.connections[self.name]
-                server.control.requests_closed += self.stats.requests
-        server.ucmm.close(self.peer)
-        self.pending.clear()
-        log.info("EtherNet/IP connection from %s:%s closed", *self.peer.peer)
-
-    def close(self) -> None:
-        """Close the connection (after any reply already written)."""
-        if self.transport is not None and not self.closed:
-            self.closed = True
-            self.transport.close()
-
-    def pause_writing(self) -> None:
-        self.write_paused = True
-        self._pause()
-
-    def resume_writing(self) -> None:
-        self.write_paused = False
-        self._resume()
-
-    def _pause(self) -> None:
-        if not self.paused and self.transport is not None and not self.closed:
-            self.paused = True
-            self.transport.pause_reading()
-
-    def _resume(self) -> None:
-        if (
-            self.paused
-            and not self.write_paused
-            and len(self.pending) < PENDING_LIMIT // 2
-            and self.transport is not None
-            and not self.closed
-        ):
-            self.paused = False
-            self.transport.resume_reading()
-
-    # ---- data -------------------------------------------------------------------------------
-    def get_buffer(self, sizehint: int) -> memoryview:
-        return self._view
-
-    def buffer_updated(self, nbytes: int) -> None:
-        self.data_received(bytes(self._view[:nbytes]))
-
-    def data_received(self, data: bytes | bytearray) -> None:
-        if self.closed:
-            return
-        assert self.stats is not None
-        self.stats.received += len(data)
-        self.last = now = self.server.loop.time()
-        error = None
-        try:
-            frames = self.framer.feed(data)
-        except DecodeError as exc:
-            frames, error = exc.frames, exc
-        if self.pending or self.server.delaying():
-            self.pending.extend(frames)
-            if error is not None:
-                self.pending.append(error)
-            self._start_worker()
-            return
-        handle = self.server.ucmm.handle
-        peer = self.peer
-        write = self.transport.write  # type: ignore[union-attr]
-        for i, (header, payload) in enumerate(frames):
-            try:
-                reply = handle(peer, header, payload, now, True)
-            except WouldBlock:
-                self.pending.extend(frames[i:])
-                if error is not None:
-                    self.pending.append(error)
-                self._start_worker()
-                return
-            except Exception:
-                log.exception("Failed to process a request from %s:%s", *peer.peer)
-                self.close()
-                return
-            self.stats.requests += 1
-            if reply is not None:
-                write(reply)
-            if peer.closing:
-                self.close()
-                return
-        if error is not None:
-            self._fatal(error)
-
-    def _fatal(self, error: DecodeError) -> None:
-        """A stream that cannot be framed: answer with the encapsulation status, then close."""
-        header = error.header
-        if header is not None and self.transport is not None and not self.closed:
-            self.transport.write(
-                HEADER.pack(
-                    header.command,
-                    0,
-                    header.session,
-                    error.encap_status or EncapStatus.INVALID_LENGTH,
-                    header.context,
-                    header.options,
-                )
-            )
-        log.info("Closing %s:%s: %s", *self.peer.peer, error)
-        self.close()
-
-    def _start_worker(self) -> None:
-        if len(self.pending) >= PENDING_LIMIT:
-            self._pause()
-        if self.task is None and not self.closed:
-            self.task = self.server.loop.create_task(self._work())
-
-    async def _work(self) -> None:
-        """Process waiting frames in order: delays, and slow requests off the loop."""
-        server = self.server
-        loop = server.loop
-        handle = server.ucmm.handle
-        try:
-            while self.pending and not self.closed:
-                item = self.pending.popleft()
-                self._resume()
-                if isinstance(item, DecodeError):
-                    self._fatal(item)
-                    return
-                header, payload = item
-                now = loop.time()
-                if server.delaying():
-                    delay = server.control.delay.sample()
-                    if delay > 0:
-                        await asyncio.sleep(delay)
-                        if self.closed:
-                            return
-                try:
-                    reply = handle(self.peer, header, payload, now, True)
-                except WouldBlock:
-                    call = functools.partial(handle, self.peer, header, payload, now, False)
-                    reply = await loop.run_in_executor(server.executor, call)
-                    if self.closed:
-                        return
-                assert self.stats is not None and self.transport is not None
-                self.stats.requests += 1
-                if reply is not None:
-                    self.transport.write(reply)
-                if self.peer.closing:
-                    self.close()
-                    return
-        except Exception:
-            log.exception("Failed to process a request from %s:%s", *self.peer.peer)
-            self.close()
-        finally:
-            self.task = None
-
-
-class _UdpEndpoint(asyncio.DatagramProtocol):
-    """ListIdentity / ListServices / ListInterfaces over UDP, answered to the sender."""
-
-    def __init__(self, server: EnipServer) -> None:
-        self.server = server
-        self.transport: asyncio.DatagramTransport | None = None
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = transport  # type: ignore[assignment]
-
-    def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
-        try:
-            header, payload = decode_encap(data)
-        except DecodeError:
-            return
-        try:
-            reply = self.server.ucmm.handle_datagram(header, payload, self.server.local_for(addr))
-        except Exception:
-            log.exception("Failed to answer a datagram from %s:%s", *addr[:2])
-            return
-        if reply is not None and self.transport is not None:
-            delay = self.server.control.delay.sample() if self.server.delaying() else 0.0
-            if delay > 0:
-                self.server.loop.call_later(delay, self.transport.sendto, reply, addr)
-            else:
-                self.transport.sendto(reply, addr)
-
-    def error_received(self, exc: Exception) -> None:
-        log.debug("UDP error: %s", exc)
-
-
 class EnipServer:
     """Serve one controller on ``address`` over TCP and/or UDP, under a ServerControl.
 
     ``max_size`` bounds an encapsulated request's payload (larger: status 0x65 and close);
-    ``max_clients`` bounds simultaneous TCP connections; ``workers`` is the size of the thread
-    pool for user Attributes that may block; ``idle_timeout`` (seconds, None: never) closes a
-    TCP connection that has sent nothing for that long.
+    ``max_clients`` bounds simultaneous TCP connections and ``max_sessions`` registered sessions
+    (a RegisterSession beyond it is answered 0x0002 and its connection closed); ``workers`` is
+    the size of the thread pool for user Attributes that may block; ``registration_grace``
+    (seconds, 0: never) closes a connection that has registered no session that long after it
+    was accepted; ``idle_timeout`` (seconds; None: the controller's TCP/IP attribute 13, read
+    as it changes; 0: never) closes a connection that has sent nothing for that long;
+    ``max_pending`` bounds the bytes of requests a connection may have waiting.
     """
 
     def __init__(
@@ -332,14 +115,19 @@ class EnipServer:
         tcp: bool = True,
         udp: bool = True,
         max_size: int = 0xFFFF,
-        max_clients: int = 1000,
+        max_clients: int = DEFAULT_MAX_CONNECTIONS,
+        max_sessions: int = DEFAULT_MAX_SESSIONS,
         workers: int = 32,
         idle_timeout: float | None = None,
+        registration_grace: float = REGISTRATION_GRACE,
+        max_pending: int = PENDING_BYTES,
     ) -> None:
         if not (tcp or udp):
             raise ValueError("at least one of TCP and UDP must be enabled")
+        if max_clients < 1 or max_sessions < 1 or max_pending < 1:
+            raise ValueError("max_clients, max_sessions and max_pending must be positive")
         self.controller = controller
-        self.ucmm = Ucmm(controller)
+        self.ucmm = Ucmm(controller, max_sessions)
         self.host = address[0] or "0.0.0.0"
         self.port = address[1]
         self.control = control if control is not None else ServerControl()
@@ -347,9 +135,14 @@ class EnipServer:
         self.udp = udp
         self.max_size = max_size
         self.max_clients = max_clients
+        self.max_pending = max_pending
         self.workers = workers
         self.idle_timeout = idle_timeout
-        self.connections: set[_TcpConnection] = set()
+        self.registration_grace = registration_grace
+        #: The TCP connections being served (bounded by ``max_clients``).
+        self.clients: ClientTable[TcpConnection] = ClientTable(max_clients)
+        #: The read buffer of every connection (a read is copied out of it at once).
+        self.read_view = memoryview(bytearray(READ_SIZE))
         self.loop: asyncio.AbstractEventLoop = None  # type: ignore[assignment]
         self.executor: concurrent.futures.ThreadPoolExecutor | None = None
         self._tcp_server: asyncio.AbstractServer | None = None
@@ -358,6 +151,20 @@ class EnipServer:
         self._local_cache: dict[str, str] = {}
         self._listener: Callable[[str, bool], None] | None = None
         self._sweeper: asyncio.Task | None = None
+
+    @property
+    def connections(self) -> ClientTable[TcpConnection]:
+        """The TCP connections being served (iterable, sized)."""
+        return self.clients
+
+    @property
+    def inactivity_timeout(self) -> float:
+        """Seconds without traffic before a connection is closed (0: never): ``idle_timeout``,
+        else the Encapsulation Inactivity Timeout of the controller's TCP/IP object."""
+        if self.idle_timeout is not None:
+            return self.idle_timeout
+        tcpip = getattr(self.controller, "tcpip", None)
+        return float(getattr(tcpip, "inactivity_timeout", 0))
 
     @property
     def address(self) -> tuple[str, int]:
@@ -396,7 +203,7 @@ class EnipServer:
             try:
                 if self.tcp:
                     self._tcp_server = await loop.create_server(
-                        lambda: _TcpConnection(self),
+                        lambda: TcpConnection(self),
                         self.host,
                         port,
                         reuse_address=True,
@@ -405,7 +212,7 @@ class EnipServer:
                     port = self._tcp_server.sockets[0].getsockname()[1]
                 if self.udp:
                     transport, _ = await loop.create_datagram_endpoint(
-                        lambda: _UdpEndpoint(self),
+                        lambda: UdpEndpoint(self),
                         local_addr=(self.host, port),
                         allow_broadcast=":" not in self.host,
                     )
@@ -433,6 +240,15 @@ class EnipServer:
         """Bind the sockets and begin serving; returns the bound (host, port)."""
         self.loop = asyncio.get_running_loop()
         self._done = asyncio.Event()
+        files = raise_fd_limit()
+        if self.max_clients + FD_RESERVE > files:
+            self.clients.max_connections = max(1, files - FD_RESERVE)
+            log.warning(
+                "Open file limit %d: serving at most %d TCP connections, not %d",
+                files,
+                self.clients.max_connections,
+                self.max_clients,
+            )
         self.executor = concurrent.futures.ThreadPoolExecutor(
             max_workers=self.workers, thread_name_prefix="enip-attr"
         )
@@ -478,17 +294,66 @@ class EnipServer:
             except OSError as exc:
                 log.error("Cannot re-enable the simulator on %s:%d: %s", self.host, self.port, exc)
 
+    def _sweep_interval(self) -> float:
+        """Seconds between sweeps: a quarter of the shortest timeout, 0.05 to 1 s."""
+        timeouts = [t for t in (self.registration_grace, self.inactivity_timeout) if t > 0]
+        return min([SWEEP_INTERVAL, *(max(0.05, t / 4) for t in timeouts)])
+
     async def _sweep(self) -> None:
+        """Expire CIP connections; close connections overdue for their timeouts; log the
+        closes and refusals of each sweep as one line per cause (at -v)."""
+        clients = self.clients
+        reported = astuple(clients.counters)
         while True:
-            await asyncio.sleep(SWEEP_INTERVAL)
+            await asyncio.sleep(self._sweep_interval())
             now = self.loop.time()
             for connection in self.controller.connections.expire(now):
                 log.info("Connection 0x%08x timed out", connection.o_t_id)
-            if self.idle_timeout is not None:
-                for client in list(self.connections):
-                    if now - client.last > self.idle_timeout and not client.task:
-                        log.info("Closing idle connection from %s:%s", *client.peer.peer)
-                        client.close()
+            overdue = clients.overdue(now, self.registration_grace, self.inactivity_timeout)
+            for client, cause in overdue:
+                log.info("Closing %s:%s: %s", *client.peer.peer, cause)
+                client.close()
+            counters = astuple(clients.counters)
+            if counters != reported:
+                self._report(reported, counters)
+                reported = counters
+
+    def _report(self, before: tuple[int, ...], after: tuple[int, ...]) -> None:
+        evicted, refused, unregistered, inactive = (b - a for a, b in zip(before, after))
+        where = f"{self.host}:{self.port}"
+        table = f"{len(self.clients)}/{self.clients.max_connections} connections"
+        if unregistered:
+            log.log(
+                NORMAL,
+                "%s: closed %d connection(s) that registered no session within %g s",
+                where,
+                unregistered,
+                self.registration_grace,
+            )
+        if inactive:
+            log.log(
+                NORMAL,
+                "%s: closed %d connection(s) idle for the encapsulation inactivity timeout (%g s)",
+                where,
+                inactive,
+                self.inactivity_timeout,
+            )
+        if evicted:
+            log.log(
+                NORMAL,
+                "%s: closed %d idle connection(s) without a session to admit new ones (%s)",
+                where,
+                evicted,
+                table,
+            )
+        if refused:
+            log.log(
+                NORMAL,
+                "%s: refused %d connection(s): %s, every one with a session",
+                where,
+                refused,
+                table,
+            )
 
     async def serve(self) -> None:
         """Serve until ``control.done`` is set (binding first if ``start`` was not called)."""

@@ -9,12 +9,15 @@ It runs on the simulator's own event loop (``main()`` starts it for ``-w/--web``
 
 With a token (``--web-token`` or the ``CPPPO_WEB_TOKEN`` environment variable) every request that
 assigns a value must carry it: ``?token=...`` or ``Authorization: Bearer ...``; reads stay open.
-A browser's request on behalf of another site's page (``Sec-Fetch-Site: cross-site``) never
-changes anything, token or not.
+Token or not, a request whose ``Host`` does not name this server is answered 421 (see
+:mod:`.web_guard`), and a change requested for another site's page -- an ``Origin`` (or
+``Referer``) that is not the page's own, or ``Sec-Fetch-Site: cross-site`` -- is answered 403.
+A request aiohttp cannot parse (too long) is logged in one line.
 
-Public API: ``make_app(controller, control, token=None, rate_interval=1.0)``,
-``WebServer(controller, control, token=None)`` with ``await start(host, port)`` / ``await stop()``,
-``start_web(enip_server, web_text, token)``, ``web_address(text, default_host)``, ``TOKEN_ENV``.
+Public API: ``make_app(controller, control, token=None, rate_interval=1.0, allow_hosts=())``,
+``WebServer(controller, control, token=None, allow_hosts=())`` with ``await start(host, port)``
+/ ``await stop()``, ``start_web(enip_server, web_text, token, allow_hosts=(), interface=None)``,
+``web_address(text, default_host)``, ``TOKEN_ENV``.
 """
 
 from __future__ import annotations
@@ -30,16 +33,18 @@ import json
 import logging
 import math
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from typing import Any
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 
 from cpppo.misc import NORMAL
 
 from .control import ServerControl
 from .server import parse_address
 from .web_api import ApiError, ApiRequest, SimulatorApi, error_response, parse_request, peek
+from .web_guard import LOOPBACK_NAME, WILDCARDS, HostPolicy, OneLineLogger, same_origin
 
 __all__ = [
     "TOKEN_ENV",
@@ -77,14 +82,16 @@ _SECURITY_HEADERS = {
         "default-src 'self'; img-src 'self' data:; script-src 'self'; style-src 'self'; "
         "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
     ),
-    "Referrer-Policy": "no-referrer",
+    "Referrer-Policy": "same-origin",
     "Cache-Control": "no-store",
 }
 
 
-def web_address(text: str, default_host: str) -> tuple[str, int]:
-    """Where ``-w/--web`` binds: ``.`` is port 80 on ``default_host`` (the ``-a`` interface);
-    ``[interface]:[port]`` with an empty interface also means ``default_host``."""
+def web_address(text: str, default_host: str = "") -> tuple[str, int]:
+    """Where ``-w/--web`` binds: ``.`` is port 80 on ``default_host`` (the interface ``-a``
+    names); ``[interface]:[port]`` with an empty interface also means ``default_host``; an
+    empty ``default_host`` (``-a`` names no interface) means loopback, ``localhost``."""
+    default_host = default_host or LOOPBACK_NAME
     if text.strip() == ".":
         return default_host, 80
     host, port = parse_address(text, 80)
@@ -122,6 +129,7 @@ _TOKEN = web.AppKey("token", str)
 _HISTORY = web.AppKey("history", RateHistory)
 _EXECUTOR = web.AppKey("executor", concurrent.futures.ThreadPoolExecutor)
 _FILES = web.AppKey("files", dict)
+_HOSTS = web.AppKey("hosts", HostPolicy)
 
 
 def _jsonable(value: Any) -> Any:
@@ -304,7 +312,11 @@ async def _api(request: web.Request) -> web.Response:
     except ApiError as exc:
         return _render(request, exc.status, error_response(str(exc)))
     since = api_request.since
-    if api_request.changes and request.headers.get("Sec-Fetch-Site") in _FOREIGN:
+    headers = request.headers
+    if api_request.changes and (
+        headers.get("Sec-Fetch-Site", "").lower() in _FOREIGN
+        or not same_origin(headers.get("Origin"), headers.get("Referer"), headers.get("Host"))
+    ):
         message = "a change requested by another web site's page is refused"
         return _render(request, 403, error_response(message, since))
     if api_request.changes and not _token_ok(request):
@@ -369,6 +381,21 @@ async def _static(request: web.Request) -> web.Response:
     return _file(request, request.match_info["name"])
 
 
+@web.middleware
+async def _host_guard(request: web.Request, handler: Any) -> web.StreamResponse:
+    """Answer 421 to a request whose ``Host`` does not name this server (DNS rebinding)."""
+    transport = request.transport
+    sockname = transport.get_extra_info("sockname") if transport is not None else None
+    local = str(sockname[0]) if sockname else None
+    if not request.app[_HOSTS].allows(request.headers.get("Host"), local):
+        message = (
+            f"Host {request.headers.get('Host', '')[:100]!r} is not this server's"
+            " (see --web-allow-host)"
+        )
+        return _render(request, 421, error_response(message))
+    return await handler(request)  # type: ignore[no-any-return]
+
+
 def _load_files() -> dict[str, bytes]:
     folder = importlib.resources.files(__package__).joinpath("web_static")
     return {name: folder.joinpath(name).read_bytes() for name in STATIC_FILES}
@@ -380,9 +407,12 @@ def make_app(
     *,
     token: str | None = None,
     rate_interval: float = 1.0,
+    allow_hosts: Iterable[str] = (),
 ) -> web.Application:
-    """The aiohttp application serving ``controller`` under ``control`` (not yet listening)."""
-    app = web.Application(client_max_size=64 * 1024)
+    """The aiohttp application serving ``controller`` under ``control`` (not yet listening);
+    ``allow_hosts``: more names its requests' ``Host`` may give (``--web-allow-host``)."""
+    app = web.Application(client_max_size=64 * 1024, middlewares=[_host_guard])
+    app[_HOSTS] = HostPolicy(allow_hosts)
     api = SimulatorApi(controller, control)
     app[_API] = api
     app[_TOKEN] = token or ""
@@ -418,12 +448,16 @@ class WebServer:
         *,
         token: str | None = None,
         rate_interval: float = 1.0,
+        allow_hosts: Iterable[str] = (),
     ) -> None:
-        self.app = make_app(controller, control, token=token, rate_interval=rate_interval)
+        self.app = make_app(
+            controller, control, token=token, rate_interval=rate_interval, allow_hosts=allow_hosts
+        )
         self.token = token
         self.runner: web.AppRunner | None = None
         #: The bound (host, port), once started.
         self.address: tuple[str, int] | None = None
+        self._name: str | None = None
 
     @property
     def url(self) -> str:
@@ -431,22 +465,39 @@ class WebServer:
         if self.address is None:
             return ""
         host, port = self.address
+        host = self._name or host
         return f"http://[{host}]:{port}/" if ":" in host else f"http://{host}:{port}/"
 
     async def start(self, host: str, port: int) -> tuple[str, int]:
-        """Listen on ``host:port`` (port 0: any free port); returns the bound address."""
-        runner = web.AppRunner(self.app, access_log=None, shutdown_timeout=1.0)
+        """Listen on ``host:port`` (port 0: any free port); returns the bound address.
+
+        ``localhost`` listens on 127.0.0.1 and, where the host has IPv6, on ::1 (same port).
+        """
+        runner = web.AppRunner(
+            self.app,
+            access_log=None,
+            shutdown_timeout=1.0,
+            logger=OneLineLogger(logging.getLogger("aiohttp.server"), (HttpProcessingError,)),
+        )
         await runner.setup()
+        loopback = host == LOOPBACK_NAME
         try:
-            site = web.TCPSite(runner, host or None, port, reuse_address=True)
+            site = web.TCPSite(runner, "127.0.0.1" if loopback else host or None, port)
             await site.start()
+            bound = runner.addresses[0]
+            if loopback:
+                try:
+                    await web.TCPSite(runner, "::1", int(bound[1])).start()
+                except OSError as exc:  # no IPv6 loopback here
+                    log.info("The web API serves no IPv6 loopback: %s", exc)
         except BaseException:
             await runner.cleanup()
             raise
         self.runner = runner
-        bound = runner.addresses[0]
         self.address = (str(bound[0]), int(bound[1]))
-        if not self.token and self.address[0] not in ("127.0.0.1", "::1", "localhost"):
+        self.app[_HOSTS].bind(str(address[0]) for address in runner.addresses)
+        self._name = LOOPBACK_NAME if loopback else None
+        if not self.token and self.address[0] not in ("127.0.0.1", "::1"):
             log.warning(
                 "The web API on %s has no token: anyone who can reach it can change or stop "
                 "the simulator (see --web-token)",
@@ -462,9 +513,22 @@ class WebServer:
             await runner.cleanup()
 
 
-async def start_web(enip: Any, text: str, token: str | None = None) -> WebServer:
-    """Start the web API of a started :class:`~.server.EnipServer` for ``-w/--web TEXT``."""
-    host, port = web_address(text, enip.host)
-    server = WebServer(enip.controller, enip.control, token=token)
+async def start_web(
+    enip: Any,
+    text: str,
+    token: str | None = None,
+    *,
+    allow_hosts: Iterable[str] = (),
+    interface: str | None = None,
+) -> WebServer:
+    """Start the web API of a started :class:`~.server.EnipServer` for ``-w/--web TEXT``.
+
+    ``interface``: the host ``-a`` named ("" for none: loopback); None takes the EtherNet/IP
+    server's own (loopback when that is every interface).
+    """
+    if interface is None:
+        interface = "" if enip.host in WILDCARDS else enip.host
+    host, port = web_address(text, interface)
+    server = WebServer(enip.controller, enip.control, token=token, allow_hosts=allow_hosts)
     await server.start(host, port)
     return server

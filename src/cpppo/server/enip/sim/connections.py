@@ -11,7 +11,7 @@ import random
 import threading
 from dataclasses import dataclass, field
 
-__all__ = ["Connection", "ConnectionTable", "timeout_seconds"]
+__all__ = ["PER_SESSION_LIMIT", "Connection", "ConnectionTable", "timeout_seconds"]
 
 
 def timeout_seconds(rpi_us: int, multiplier: int) -> float:
@@ -52,11 +52,24 @@ class Connection:
         return timeout_seconds(self.o_t_rpi, self.multiplier)
 
 
-class ConnectionTable:
-    """Open connections of one controller, looked up by O->T id or by triad; thread-safe."""
+#: CIP connections one encapsulation session may hold open at once (by default).
+PER_SESSION_LIMIT = 32
 
-    def __init__(self, limit: int = 128, rng: random.Random | None = None) -> None:
+
+class ConnectionTable:
+    """Open connections of one controller, looked up by O->T id or by triad; thread-safe.
+
+    ``limit`` bounds the connections of the controller, ``per_session`` those of one session.
+    """
+
+    def __init__(
+        self,
+        limit: int = 128,
+        rng: random.Random | None = None,
+        per_session: int = PER_SESSION_LIMIT,
+    ) -> None:
         self.limit = limit
+        self.per_session = per_session
         self._by_id: dict[int, Connection] = {}
         self._by_triad: dict[tuple[int, int, int], Connection] = {}
         self._lock = threading.Lock()
@@ -79,9 +92,15 @@ class ConnectionTable:
         """True when a connection with this triad is already open."""
         return triad in self._by_triad
 
-    def full(self) -> bool:
-        """True when no more connections may be opened."""
-        return len(self._by_id) >= self.limit
+    def full(self, session: int | None = None) -> bool:
+        """True when no more connections may be opened (through ``session``, when given)."""
+        if len(self._by_id) >= self.limit:
+            return True
+        if session is None:
+            return False
+        with self._lock:
+            held = sum(1 for c in self._by_id.values() if c.session == session)
+        return held >= self.per_session
 
     def new_id(self) -> int:
         """A fresh, unused, non-zero O->T connection id."""

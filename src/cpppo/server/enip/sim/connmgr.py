@@ -216,7 +216,7 @@ class ConnectionManager(CipObject):
         triad = (fo.connection_serial, fo.vendor_id, fo.originator_serial)
         if self.table.duplicate(triad):
             return self._failure(service, ExtStatus.DUPLICATE_FORWARD_OPEN, fo)
-        if self.table.full():
+        if self.table.full(ctx.session):
             return self._failure(service, ExtStatus.OUT_OF_CONNECTIONS, fo)
         connection = Connection(
             o_t_id=self.table.new_id(),

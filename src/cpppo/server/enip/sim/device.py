@@ -348,7 +348,11 @@ TCPIP_DEFAULTS: dict[str, Any] = {
         "domain_name": "",
     },
     "host name": "",
+    "encapsulation inactivity timeout": 120,
 }
+#: Attribute 13, Encapsulation Inactivity Timeout: seconds (0 disables; CIP allows 0..3600).
+INACTIVITY_TIMEOUT_ATTRIBUTE = 13
+INACTIVITY_TIMEOUT_MAX = 3600
 
 _TCPIP_LAYOUT = (
     (1, "interface status", DWORD),
@@ -357,15 +361,22 @@ _TCPIP_LAYOUT = (
     (4, "path to physical link", PATH),
     (5, "interface configuration", INTERFACE_CONFIGURATION),
     (6, "host name", PADDED_STRING),
+    (INACTIVITY_TIMEOUT_ATTRIBUTE, "encapsulation inactivity timeout", UINT),
 )
 
 
 class TCPIP(CipObject):
-    """TCP/IP Interface object 0xF5, instance 1 (attributes 1-6, from ``[TCPIP]`` in cpppo.cfg)."""
+    """TCP/IP Interface object 0xF5, instance 1 (attributes 1-6 and 13, from ``[TCPIP]`` in
+    cpppo.cfg).
+
+    Attribute 13 (Encapsulation Inactivity Timeout, seconds, settable) is served by Get/Set
+    Attribute Single but left out of Get Attributes All, whose reply stays attributes 1-6.
+    """
 
     class_id = 0xF5
     class_name = "TCPIP"
     revision = 3
+    gaa_order = (1, 2, 3, 4, 5, 6)
 
     def __init__(self, instance_id: int = 1, values: Mapping[str, Any] | None = None) -> None:
         super().__init__(instance_id)
@@ -374,7 +385,25 @@ class TCPIP(CipObject):
         merged["interface configuration"] = config
         for attr_id, key, cip_type in _TCPIP_LAYOUT:
             self.add_attribute(attr_id, Attribute(key.title(), cip_type, merged[key], dims=()))
-        self.settable.update({3, 5, 6})
+        self.settable.update({3, 5, 6, INACTIVITY_TIMEOUT_ATTRIBUTE})
+
+    @property
+    def inactivity_timeout(self) -> int:
+        """Attribute 13: seconds without encapsulation traffic before a TCP connection is closed
+        (0: never)."""
+        return int(self.attributes[INACTIVITY_TIMEOUT_ATTRIBUTE][0])
+
+    def set_attribute_single(
+        self, service: int, attr_id: int | None, data: memoryview, ctx: Context
+    ) -> bytes:
+        """Service 0x10; attribute 13 accepts 0..3600 seconds (else 0x09)."""
+        if (
+            attr_id == INACTIVITY_TIMEOUT_ATTRIBUTE
+            and len(data) == 2
+            and int.from_bytes(data, "little") > INACTIVITY_TIMEOUT_MAX
+        ):
+            raise CipError(Status.INVALID_ATTRIBUTE_VALUE)
+        return super().set_attribute_single(service, attr_id, data, ctx)
 
 
 class EthernetLink(CipObject):

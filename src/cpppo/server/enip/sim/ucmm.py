@@ -109,6 +109,7 @@ class Ucmm:
         if peer.session:
             return _header_reply(header, EncapStatus.INVALID_COMMAND)
         if len(self.sessions) >= self.max_sessions:
+            peer.closing = True  # refused: the connection is closed, not kept
             return _header_reply(header, EncapStatus.NO_MEMORY, b"", 0)
         while True:
             handle = self._rng.randrange(1, 1 << 32)
@@ -220,6 +221,8 @@ class Ucmm:
                 connection.t_o_size - 2, peer.session, connection, peer.peer, inline, 0, now
             )
             reply = self.controller.request(cip, ctx)
+            if len(reply) > ctx.max_reply:  # never more than the connection's T->O size
+                reply = encode_reply(cip[0] & 0x7F, Status.REPLY_DATA_TOO_LARGE)
             connection.sequence = sequence
             connection.last_reply = reply
             connection.requests += 1
