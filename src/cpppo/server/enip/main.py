@@ -23,6 +23,7 @@ from typing import Any, NamedTuple, NoReturn
 
 from cpppo.misc import NORMAL, log_setup
 
+from .codec.identity import revision_word
 from .importers.json import load_json
 from .importers.l5x import load_l5x
 from .logix import TagDB, TagDBError, TagDefinition, parse_tag_definition
@@ -257,14 +258,14 @@ def _revision(value: str) -> int:
     """``MAJOR.MINOR`` (or one number: major | minor << 8) as the Identity's product revision."""
     text = value.strip()
     if "." in text:
-        major, _, minor = text.partition(".")
+        major_text, _, minor_text = text.partition(".")
         try:
-            number = int(major) | int(minor) << 8
+            major, minor = int(major_text), int(minor_text)
         except ValueError:
             raise ConfigError(f"revision {value!r} is not MAJOR.MINOR") from None
-        if not (0 < int(major) < 256 and 0 <= int(minor) < 256):
+        if not (0 < major < 256 and 0 <= minor < 256):
             raise ConfigError(f"revision {value!r}: major 1..255, minor 0..255")
-        return number
+        return revision_word(major, minor)
     return _int(text, "Product Revision")
 
 
@@ -427,7 +428,7 @@ def main(
         if revision is not None:
             identity["product revision"] = revision
         elif db is not None and "product revision" not in identity:
-            identity["product revision"] = db.revision | _DEFAULT_MINOR << 8
+            identity["product revision"] = revision_word(db.revision, _DEFAULT_MINOR)
         if not specs and db is None:
             specs = [parse_tag_definition(tag) for tag in DEMO_TAGS]
             log.warning("No tags given; serving the demo tags: %s", " ".join(DEMO_TAGS))

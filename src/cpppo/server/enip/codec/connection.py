@@ -10,6 +10,10 @@ Public API:
     encode_unconnected_send(message, route_path=None, priority_tick=5, timeout_ticks=157) -> bytes
         tick, ticks, UINT message length, message, pad if odd, [USINT words, USINT 0, route].
     decode_unconnected_send(buf) -> UnconnectedSend
+    split_unconnected_send(buf) -> (message, route bytes) | None
+        the embedded message (a memoryview) and the encoded route path after it (b'' if none),
+        neither decoded: the server's fast path, which remembers its verdict per route encoding.
+        None when the message is shorter than 2 bytes or runs past the data.
     unconnected_timeout_ms(priority_tick, timeout_ticks) -> int    2**(tick & 15) * ticks.
     ForwardOpen(...)                         dataclass of a (Large) Forward Open request; ``large``
                                              selects 32-bit connection parameters (0x5B).
@@ -66,6 +70,7 @@ __all__ = [
     "encode_forward_open",
     "encode_forward_open_reply",
     "encode_unconnected_send",
+    "split_unconnected_send",
     "unconnected_timeout_ms",
 ]
 
@@ -122,6 +127,19 @@ def decode_unconnected_send(buf: bytes | bytearray | memoryview) -> UnconnectedS
             f"Unconnected Send: {end - pos} bytes after the route path", status=Status.TOO_MUCH_DATA
         )
     return UnconnectedSend(tick, ticks, message, route)
+
+
+def split_unconnected_send(buf: bytes | bytearray | memoryview) -> tuple[memoryview, bytes] | None:
+    """The embedded message and the undecoded route path bytes of Unconnected Send data."""
+    mv = memoryview(buf)
+    end = len(mv)
+    if end < 6:
+        return None
+    n = mv[2] | mv[3] << 8
+    stop = 4 + n
+    if n < 2 or stop > end:
+        return None
+    return mv[4:stop], bytes(mv[stop + (n & 1) :])
 
 
 def unconnected_timeout_ms(priority_tick: int, timeout_ticks: int) -> int:

@@ -33,6 +33,12 @@ from enum import IntEnum
 from typing import NamedTuple
 
 from .errors import DecodeError, EncodeError
+from .identity import (
+    IdentityAttributes,
+    decode_identity_prefix,
+    encode_identity_attributes,
+    revision_parts,
+)
 from .status import EncapStatus
 
 __all__ = [
@@ -187,63 +193,51 @@ class IdentityItem:
     @property
     def major(self) -> int:
         """Major revision (low byte of product_revision)."""
-        return self.product_revision & 0xFF
+        return revision_parts(self.product_revision)[0]
 
     @property
     def minor(self) -> int:
         """Minor revision (high byte of product_revision)."""
-        return self.product_revision >> 8
+        return revision_parts(self.product_revision)[1]
 
 
 _ID_HEAD = struct.Struct("<H")
-_ID_BODY = struct.Struct("<HHHHHIB")  # vendor, type, code, revision, status, serial, name length
+_ID_MIN = 2 + 16 + 14 + 1 + 1  # version, sockaddr, vendor .. serial, empty name, state
 
 
 def encode_identity(item: IdentityItem) -> bytes:
-    """Encode a ListIdentity item body."""
+    """Encode a ListIdentity item body: version, sockaddr, then Identity attributes 1-8."""
+    attributes = IdentityAttributes(
+        item.vendor_id,
+        item.device_type,
+        item.product_code,
+        item.product_revision,
+        item.status_word,
+        item.serial_number,
+        item.product_name,
+        item.state,
+    )
     try:
-        name = item.product_name.encode("iso-8859-1")
-        if len(name) > 255:
-            raise EncodeError(f"product name of {len(name)} characters exceeds 255")
-        return b"".join(
-            (
-                _ID_HEAD.pack(item.version),
-                encode_sockaddr(SockAddr(item.sin_family, item.sin_port, item.sin_addr)),
-                _ID_BODY.pack(
-                    item.vendor_id,
-                    item.device_type,
-                    item.product_code,
-                    item.product_revision,
-                    item.status_word,
-                    item.serial_number,
-                    len(name),
-                ),
-                name,
-                bytes((item.state,)),
-            )
-        )
-    except (struct.error, ValueError, UnicodeEncodeError) as exc:
-        if isinstance(exc, EncodeError):
-            raise
+        head = _ID_HEAD.pack(item.version)
+    except struct.error as exc:
         raise EncodeError(f"identity item {item!r}: {exc}") from None
+    sockaddr = encode_sockaddr(SockAddr(item.sin_family, item.sin_port, item.sin_addr))
+    return head + sockaddr + encode_identity_attributes(attributes)
 
 
 def decode_identity(buf: bytes | bytearray | memoryview) -> IdentityItem:
     """Decode a ListIdentity item body (bytes after the state byte are ignored)."""
-    need = 2 + 16 + _ID_BODY.size
-    if len(buf) < need:
-        raise _bad(f"identity item: {len(buf)} bytes, need at least {need}")
+    if len(buf) < _ID_MIN:
+        raise _bad(f"identity item: {len(buf)} bytes, need at least {_ID_MIN}")
     (version,) = _ID_HEAD.unpack_from(buf, 0)
     sa = decode_sockaddr(buf, 2)
-    vendor, dtype, code, rev, status, serial, nlen = _ID_BODY.unpack_from(buf, 18)
-    pos = 18 + _ID_BODY.size
-    if pos + nlen + 1 > len(buf):
-        raise _bad(f"identity item: product name of {nlen} + state runs past {len(buf)} bytes")
-    name = bytes(buf[pos : pos + nlen]).decode("iso-8859-1")
-    state = buf[pos + nlen]
-    return IdentityItem(
-        version, sa.family, sa.port, sa.addr, vendor, dtype, code, rev, status, serial, name, state
-    )
+    try:
+        attributes, _ = decode_identity_prefix(buf, 18)
+    except DecodeError as exc:
+        raise _bad(f"identity item: {exc}") from None
+    if attributes.state is None:
+        raise _bad(f"identity item: no state after the product name in {len(buf)} bytes")
+    return IdentityItem(version, sa.family, sa.port, sa.addr, *attributes[:8])
 
 
 @dataclass

@@ -1,4 +1,4 @@
-"""The Identity object's (class 0x01) Get Attributes All data.
+"""The Identity object's (class 0x01) attributes as Get Attributes All and ListIdentity carry them.
 
 Public API:
     IdentityAttributes(vendor_id, device_type, product_code, product_revision, status_word,
@@ -10,6 +10,11 @@ Public API:
         output shows: [1, 14, 54, 2836, 12640, 7079450, '1756-L61/B LOGIX5561', 255].
     encode_identity_attributes(a) -> bytes      trailing None attributes are omitted.
     decode_identity_attributes(buf) -> IdentityAttributes
+    decode_identity_prefix(buf, offset=0) -> (IdentityAttributes, next offset)
+        attributes 1-8 (state None when the data ends after the product name), as a ListIdentity
+        item carries them after its sockaddr (``cpf.decode_identity``); bytes after them are left.
+    revision_word(major, minor) -> int          the product revision UINT (20, 11 -> 2836).
+    revision_parts(word) -> (major, minor)      and back.
 """
 
 from __future__ import annotations
@@ -19,12 +24,18 @@ from typing import NamedTuple
 
 from .errors import DecodeError, EncodeError
 from .status import Status
+from .types import SSTRING
 
-__all__ = ["IdentityAttributes", "decode_identity_attributes", "encode_identity_attributes"]
+__all__ = [
+    "IdentityAttributes",
+    "decode_identity_attributes",
+    "decode_identity_prefix",
+    "encode_identity_attributes",
+    "revision_parts",
+    "revision_word",
+]
 
-_HEAD = struct.Struct(
-    "<HHHHHIB"
-)  # vendor, device type, product code, revision, status, serial, len
+_FIXED = struct.Struct("<HHHHHI")  # vendor, device type, product code, revision, status, serial
 _U16 = struct.Struct("<H")
 
 
@@ -46,10 +57,7 @@ class IdentityAttributes(NamedTuple):
 def encode_identity_attributes(a: IdentityAttributes) -> bytes:
     """Encode Get Attributes All data; optional attributes stop at the first None."""
     try:
-        name = a.product_name.encode("iso-8859-1")
-        if len(name) > 255:
-            raise EncodeError(f"product name of {len(name)} characters exceeds 255")
-        out = _HEAD.pack(*a[:6], len(name)) + name
+        out = _FIXED.pack(*a[:6]) + SSTRING.encode([a.product_name])
         if a.state is not None:
             out += bytes((a.state,))
             if a.configuration_consistency is not None:
@@ -57,30 +65,36 @@ def encode_identity_attributes(a: IdentityAttributes) -> bytes:
                 if a.heartbeat_interval is not None:
                     out += bytes((a.heartbeat_interval,))
         return out
-    except (struct.error, ValueError, UnicodeEncodeError) as exc:
+    except (struct.error, ValueError, TypeError) as exc:
         if isinstance(exc, EncodeError):
             raise
         raise EncodeError(f"identity attributes {a!r}: {exc}") from None
 
 
-def decode_identity_attributes(buf: bytes | bytearray | memoryview) -> IdentityAttributes:
-    """Decode Get Attributes All data of an Identity instance."""
+def decode_identity_prefix(
+    buf: bytes | bytearray | memoryview, offset: int = 0
+) -> tuple[IdentityAttributes, int]:
+    """Decode attributes 1-8 at ``offset`` (state None if the data ends after the name)."""
     end = len(buf)
-    if end < _HEAD.size:
+    if offset + _FIXED.size > end:
         raise DecodeError(
-            f"identity: {end} bytes, need {_HEAD.size}", status=Status.NOT_ENOUGH_DATA
+            f"identity: {end - offset} bytes, need {_FIXED.size + 1}",
+            status=Status.NOT_ENOUGH_DATA,
         )
-    *fixed, n = _HEAD.unpack_from(buf, 0)
-    pos = _HEAD.size + n
-    if pos > end:
-        raise DecodeError(
-            f"identity: product name of {n} runs past {end} bytes", status=Status.NOT_ENOUGH_DATA
-        )
-    name = bytes(buf[_HEAD.size : pos]).decode("iso-8859-1")
-    state = ccv = heartbeat = None
+    fixed = _FIXED.unpack_from(buf, offset)
+    name, pos = SSTRING.decode_from(buf, offset + _FIXED.size)
+    state = None
     if pos < end:
         state = buf[pos]
         pos += 1
+    return IdentityAttributes(*fixed, name, state), pos
+
+
+def decode_identity_attributes(buf: bytes | bytearray | memoryview) -> IdentityAttributes:
+    """Decode Get Attributes All data of an Identity instance."""
+    attributes, pos = decode_identity_prefix(buf)
+    end = len(buf)
+    ccv = heartbeat = None
     if pos + 2 <= end:
         (ccv,) = _U16.unpack_from(buf, pos)
         pos += 2
@@ -91,4 +105,16 @@ def decode_identity_attributes(buf: bytes | bytearray | memoryview) -> IdentityA
         raise DecodeError(
             f"identity: {end - pos} unexpected bytes at {pos}", status=Status.TOO_MUCH_DATA
         )
-    return IdentityAttributes(*fixed, name, state, ccv, heartbeat)
+    return attributes._replace(configuration_consistency=ccv, heartbeat_interval=heartbeat)
+
+
+def revision_word(major: int, minor: int) -> int:
+    """The product revision UINT of ``major.minor``: major in the low byte, minor in the high."""
+    if not (0 <= major <= 0xFF and 0 <= minor <= 0xFF):
+        raise EncodeError(f"revision {major}.{minor}: major and minor must be 0..255")
+    return major | minor << 8
+
+
+def revision_parts(word: int) -> tuple[int, int]:
+    """(major, minor) of a product revision UINT (2836 -> (20, 11))."""
+    return word & 0xFF, word >> 8 & 0xFF

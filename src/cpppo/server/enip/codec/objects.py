@@ -28,7 +28,7 @@ from typing import Any, ClassVar
 from .epath import decode_epath, encode_epath
 from .errors import DecodeError, EncodeError
 from .status import Status
-from .types import CipType
+from .types import STRING, CipType
 
 __all__ = ["INTERFACE_CONFIGURATION", "IPADDR", "MAC_ADDRESS", "PADDED_STRING", "PATH"]
 
@@ -101,26 +101,15 @@ class PADDED_STRING(_Variable):
         """Encode strings, each padded to an even length."""
         out = bytearray()
         for value in [values] if isinstance(values, str) else _items(values):
-            try:
-                raw = str(value).encode("iso-8859-1")
-            except UnicodeEncodeError:
-                raise EncodeError(f"STRING: {value!r} is not ISO-8859-1 text") from None
-            if len(raw) > 0xFFFF:
-                raise EncodeError(f"STRING: {len(raw)} characters exceed 65535")
-            out += _U16.pack(len(raw)) + raw + (b"\0" if len(raw) % 2 else b"")
+            raw = STRING.encode([str(value)])
+            out += raw + (b"\0" if len(raw) % 2 else b"")
         return bytes(out)
 
     @classmethod
     def decode_from(cls, buf: Any, offset: int = 0) -> tuple[str, int]:
-        """Decode one padded string at ``offset``."""
-        if offset + 2 > len(buf):
-            raise _short("STRING", offset + 2, len(buf))
-        (length,) = _U16.unpack_from(buf, offset)
-        stop = offset + 2 + length
-        if stop > len(buf):
-            raise _short("STRING", stop, len(buf))
-        text = bytes(buf[offset + 2 : stop]).decode("iso-8859-1")
-        return text, min(len(buf), stop + (length & 1))
+        """Decode one padded string at ``offset`` (a missing final pad byte is tolerated)."""
+        text, stop = STRING.decode_from(buf, offset)
+        return text, min(len(buf), stop + ((stop - offset) & 1))
 
 
 class PATH(_Variable):

@@ -24,6 +24,7 @@ from ..codec.connection import (
     encode_connection_failure,
     encode_forward_close_reply,
     encode_forward_open_reply,
+    split_unconnected_send,
 )
 from ..codec.epath import decode_route_path, encode_epath, split_route_segments
 from ..codec.errors import DecodeError, EncodeError
@@ -148,15 +149,9 @@ class ConnectionManager(CipObject):
         service and a path size long, and routed acceptably; else None (``unconnected_send``
         answers such a request with the right error). The route's verdict is cached, so a
         familiar envelope is unwrapped without decoding it."""
-        n = len(data)
-        if n < 6:
-            return None
-        size = data[2] | data[3] << 8
-        stop = 4 + size
-        if size < 2 or stop > n:
-            return None
-        if self._accepts(bytes(data[stop + (size & 1) :])):
-            return data[4:stop]
+        parts = split_unconnected_send(data)
+        if parts is not None and self._accepts(parts[1]):
+            return parts[0]
         return None
 
     def unconnected_send(

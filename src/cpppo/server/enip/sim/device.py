@@ -28,6 +28,7 @@ from ..codec.cip import (
     encode_reply,
 )
 from ..codec.errors import DecodeError, EncodeError
+from ..codec.identity import IdentityAttributes, encode_identity_attributes
 from ..codec.objects import INTERFACE_CONFIGURATION, MAC_ADDRESS, PADDED_STRING, PATH
 from ..codec.status import CipStatusError, Status
 from ..codec.types import DWORD, SSTRING, UDINT, UINT, USINT, WORD
@@ -316,6 +317,22 @@ class Identity(CipObject):
             if name == key:
                 return self.attributes[attr_id][0]
         raise KeyError(key)
+
+    def identity_attributes(self) -> IdentityAttributes:
+        """Attributes 1-10 (an attribute removed from the object is None)."""
+        attributes = self.attributes
+        return IdentityAttributes(
+            *(attributes[i][0] if i in attributes else None for i, _, _ in _IDENTITY_LAYOUT)
+        )
+
+    def get_attributes_all(
+        self, service: int, attr_id: int | None, data: memoryview, ctx: Context
+    ) -> bytes:
+        """Service 0x01: attributes 1-10, encoded by :mod:`..codec.identity`."""
+        if attr_id is not None:
+            raise CipError(Status.SERVICE_NOT_SUPPORTED)
+        body = encode_identity_attributes(self.identity_attributes())
+        return encode_reply(service, Status.SUCCESS, (), body)
 
 
 class MessageRouter(CipObject):

@@ -10,9 +10,9 @@ Over UDP only the List* commands are answered (``handle_datagram``).
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import random
-import struct
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,13 +27,13 @@ from ..codec.cpf import (
     encode_services,
 )
 from ..codec.encap import (
-    HEADER,
     Command,
     EncapHeader,
     EncapStatus,
     decode_register_session,
     decode_rr_data,
     decode_unit_data,
+    encode_encap,
     encode_register_session,
     encode_rr_message,
     encode_unit_message,
@@ -48,7 +48,7 @@ log = logging.getLogger("enip.ucm")
 
 #: ListServices capability flags: CIP encapsulation over TCP (no class 0/1 UDP I/O).
 CAPABILITY_TCP = 0x0020
-_EMPTY_CPF = b"\x00\x00"
+_EMPTY_CPF = encode_cpf([])
 _UDP_COMMANDS = (Command.LIST_IDENTITY, Command.LIST_SERVICES, Command.LIST_INTERFACES)
 
 
@@ -65,17 +65,9 @@ class Peer:
 def _header_reply(
     header: EncapHeader, status: int, payload: bytes = b"", session: Any = None
 ) -> bytes:
-    return (
-        HEADER.pack(
-            header.command,
-            len(payload),
-            header.session if session is None else session,
-            status,
-            header.context,
-            header.options,
-        )
-        + payload
-    )
+    """A reply to ``header`` (its command, context and options) with ``status`` and ``payload``."""
+    session = header.session if session is None else session
+    return encode_encap(header.command, payload, session, status, header.context, header.options)
 
 
 class Ucmm:
@@ -122,26 +114,13 @@ class Ucmm:
     # ---- List* ---------------------------------------------------------------------------------
     def identity_item(self, local: tuple[str, int]) -> bytes:
         """The ListIdentity reply payload (CPF with one identity item) for a local address."""
-        identity = self.controller.identity
         address, port = local
         try:
-            struct.unpack("4B", bytes(int(p) for p in address.split(".")))
-        except (ValueError, struct.error):
-            address = "0.0.0.0"
-        item = IdentityItem(
-            version=1,
-            sin_family=2,
-            sin_port=port,
-            sin_addr=address,
-            vendor_id=identity.value("vendor number"),
-            device_type=identity.value("device type"),
-            product_code=identity.value("product code number"),
-            product_revision=identity.value("product revision"),
-            status_word=identity.value("status word"),
-            serial_number=identity.value("serial number"),
-            product_name=identity.value("product name"),
-            state=identity.value("state"),
-        )
+            ipaddress.IPv4Address(address)
+        except ValueError:
+            address = "0.0.0.0"  # an IPv6 local address: the item carries an IPv4 sockaddr
+        attributes = self.controller.identity.identity_attributes()
+        item = IdentityItem(1, 2, port, address, *attributes[:8])
         return encode_cpf([(IDENTITY, encode_identity(item))])
 
     def _list(self, header: EncapHeader, local: tuple[str, int]) -> bytes:
