@@ -22,16 +22,13 @@ import collections
 import functools
 import logging
 import weakref
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ..codec.encap import HEADER, EncapFramer, EncapStatus, decode_encap
 from ..codec.errors import DecodeError
 from ..sim.device import WouldBlock
 from ..sim.ucmm import Peer
 from .control import ConnectionStats, connection_name
-
-if TYPE_CHECKING:
-    from .server import EnipServer
 
 __all__ = ["ENCAP_HEADER_SIZE", "TcpConnection", "UdpEndpoint"]
 
@@ -53,7 +50,8 @@ def _request_close(loop: asyncio.AbstractEventLoop, ref: weakref.ref[TcpConnecti
 class TcpConnection(asyncio.BufferedProtocol):
     """One client connection: framing, in-order processing, faults, limits and statistics."""
 
-    def __init__(self, server: EnipServer) -> None:
+    def __init__(self, server: Any) -> None:
+        #: The :class:`~.server.EnipServer` that accepted it.
         self.server = server
         self.transport: asyncio.Transport | None = None
         self.framer = EncapFramer(server.max_size)
@@ -294,7 +292,8 @@ class TcpConnection(asyncio.BufferedProtocol):
 class UdpEndpoint(asyncio.DatagramProtocol):
     """ListIdentity / ListServices / ListInterfaces over UDP, answered to the sender."""
 
-    def __init__(self, server: EnipServer) -> None:
+    def __init__(self, server: Any) -> None:
+        #: The :class:`~.server.EnipServer` it answers for.
         self.server = server
         self.transport: asyncio.DatagramTransport | None = None
 
