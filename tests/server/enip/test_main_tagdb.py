@@ -58,10 +58,12 @@ def _run(*args: str) -> subprocess.CompletedProcess:
         (
             _export(
                 types='<DataType Name="U" Family="NoFamily" Class="User"><Members>'
-                '<Member Name="a" DataType="DINT" Dimension="0"/>'
-                '<Member Name="a" DataType="REAL" Dimension="0"/></Members></DataType>'
+                '<Member Name="a" DataType="DINT" Dimension="0"/></Members></DataType>',
+                tags='<Tag Name="u" TagType="Base" DataType="U"><Data Format="Decorated">'
+                '<Structure DataType="U"><DataValueMember Name="b" DataType="DINT" Value="1"/>'
+                "</Structure></Data></Tag>",
             ),
-            r"<DataType Name='U'>: .*duplicate member name 'a'",
+            r"<DataValueMember Name='b'>: u: U has no member 'b'",
         ),
     ],
     ids=["not-xml", "value-too-big", "members-contradict"],
@@ -82,20 +84,25 @@ def test_unmodelled_types_are_skipped_with_one_warning_each(tmp_path, enip_serve
     path = tmp_path / "motion.L5X"
     path.write_text(
         _export(
+            types='<DataType Name="U" Family="NoFamily" Class="User"><Members>'
+            '<Member Name="a" DataType="DINT" Dimension="0"/>'
+            '<Member Name="a" DataType="REAL" Dimension="0"/></Members></DataType>',
             tags='<Tag Name="axis" TagType="Base" DataType="AXIS_CIP_DRIVE"/>'
             '<Tag Name="msg" TagType="Base" DataType="MESSAGE"/>'
             '<Tag Name="n" TagType="Base" DataType="DINT"><Data Format="Decorated">'
-            '<DataValue DataType="DINT" Value="42"/></Data></Tag>'
+            '<DataValue DataType="DINT" Value="42"/></Data></Tag>',
         )
     )
     server = enip_server_process("--l5x", str(path))
     with pylogix.PLC("127.0.0.1", port=server.port) as comm:
         assert comm.Read("n").Value == 42
         assert comm.Read("axis").Status == "Path segment error"
+        assert comm.Read("msg.REQ_LEN").Value == 0  # MESSAGE is a built-in type now
     server.stop()
     log = server.errors()
-    assert log.count("AXIS_CIP_DRIVE' is not modelled") == 1
-    assert log.count("'MESSAGE' is not modelled") == 1
+    assert log.count("tag axis skipped: data type 'AXIS_CIP_DRIVE' is not defined") == 1
+    assert log.count("data type U skipped: structure U: duplicate member name 'a'") == 1
+    assert "MESSAGE" not in log
     assert "No tags given" not in log  # the export's tags are served, not the demo set
 
 

@@ -227,7 +227,7 @@ def _decorated(inner: str) -> str:
     return f'<Data Format="Decorated">{inner}</Data>'
 
 
-def test_unmodelled_types_and_elements_are_skipped_with_one_warning_each(caplog):
+def test_elements_that_cannot_be_modelled_cost_one_warning_each(caplog):
     doc = _doc(
         types=_udt("WithAxis", _member("axis", "AXIS_CIP_DRIVE"), _member("n", "DINT"))
         + _udt("UsesWithAxis", _member("w", "WithAxis")),
@@ -238,28 +238,23 @@ def test_unmodelled_types_and_elements_are_skipped_with_one_warning_each(caplog)
         + '<Tag Name="io" TagType="Alias" AliasFor="Local:1:I.Data.3"/>'
         + '<Tag Name="good_alias" TagType="Alias" AliasFor="ok.2"/>'
         + '<Tag Name="weird" TagType="Something" DataType="DINT"/>',
-        extra='<Modules><Module Name="Local"><Communications><Connections><Connection>'
-        "<InputTag><Data/></InputTag></Connection></Connections></Communications></Module></Modules>",
     )
     with caplog.at_level("WARNING"):
         result = load_l5x(doc)
     db = result.db
-    assert [t.name for t in db.all_tags()] == ["ok", "good_alias"]
+    # a MESSAGE is a built-in type now (it was skipped as "not modelled")
+    assert [t.name for t in db.all_tags()] == ["ok", "msg", "good_alias"]
     assert db.read("good_alias") is True  # 5 = 0b101
-    assert len(result.warnings) == 8
-    expected = [
-        "data type WithAxis skipped: member type 'AXIS_CIP_DRIVE' is not modelled",
-        "data type UsesWithAxis skipped: it uses 'WithAxis'",
-        "tag motion: data type 'AXIS_CIP_DRIVE' is not modelled; skipped",
-        "tag both: data type 'UsesWithAxis' is not modelled; skipped",
-        "tag msg: data type 'MESSAGE' is not modelled; skipped",
-        "tag weird: tag type 'Something' is not modelled; skipped",
-        "module Local: its I/O tags are not modelled; skipped",
-        "alias io -> Local:1:I.Data.3 skipped",
+    missing = "data type 'AXIS_CIP_DRIVE' is not defined in this file and no data shows its layout"
+    assert result.warnings == [
+        f"data type WithAxis skipped: member axis: {missing}",
+        "data type UsesWithAxis skipped: member w: data type 'WithAxis' was skipped",
+        f"tag motion skipped: {missing}",
+        "tag both skipped: data type 'UsesWithAxis' was skipped",
+        "tag weird skipped: tag type 'Something' is not modelled",
+        "alias io -> Local:1:I.Data.3 skipped: \"no tag 'Local:1:I' in the controller scope\"",
     ]
-    for warning, start in zip(result.warnings, expected, strict=True):
-        assert warning.startswith(start), warning
-    assert len(caplog.records) == 8
+    assert len(caplog.records) == 6
 
 
 @pytest.mark.parametrize(
@@ -294,36 +289,6 @@ def test_unmodelled_types_and_elements_are_skipped_with_one_warning_each(caplog)
             "<Data>: tag h: 3 bytes of data, its type needs 4",
         ),
         (_doc(tags=_tag("h", "DINT", "<Data>zz</Data>")), "not hexadecimal"),
-        (
-            _doc(types=_udt("U", _member("x", "BIT", Target="nothere", BitNumber="0"))),
-            r"<DataType Name='U'>: structure U, member 'x': target 'nothere' is not a member",
-        ),
-        (
-            _doc(
-                types=_udt(
-                    "U",
-                    _member("h", "SINT", Hidden="true"),
-                    _member("x", "BIT", Target="h", BitNumber="8"),
-                )
-            ),
-            "bit 8 is outside 'h'",
-        ),
-        (
-            _doc(types=_udt("U", _member("x", "DINT"), _member("X", "REAL"))),
-            "duplicate member name",
-        ),
-        (
-            _doc(types=_udt("A", _member("b", "B")) + _udt("B", _member("a", "A"))),
-            "types refer to each other in a cycle",
-        ),
-        (_doc(types=_udt("A", _member("a", "A"))), "cycle"),
-        (
-            _doc(types=_udt("A", _member("a", "DINT")) + _udt("a", _member("b", "DINT"))),
-            "defined twice",
-        ),
-        (_doc(tags=_tag("x", "DINT") + _tag("X", "REAL")), "tag 'X' already exists"),
-        (_doc(tags=_tag("x", "DINT", dims="2 x")), "bad Dimensions '2 x'"),
-        (_doc(tags='<Tag DataType="DINT"/>'), "missing attribute Name"),
         (
             _doc(
                 tags=_tag(
@@ -386,20 +351,101 @@ def test_unmodelled_types_and_elements_are_skipped_with_one_warning_each(caplog)
             ),
             "U has no member 'b'",
         ),
-        (_doc(tags=_tag("d", "DINT", '<Data Format="L5K">[1,2]</Data>')), "a list for DINT"),
-        (_doc(tags=_tag("d", "DINT", '<Data Format="L5K">[1,</Data>')), "L5K text ends early"),
-        (_doc(revision="abc"), "bad SoftwareRevision"),
-        (_doc(tags=_tag("huge", "LINT", dims="1000 1000 1000")), "exceed the 16777216 limit"),
-        (_doc(types=_udt("Huge", _member("a", "DINT", 10**8))), "exceed the 16777216 limit"),
-        (
-            _doc(tags=_tag("d", "DINT", '<Data Format="L5K">' + "[" * 100 + "</Data>")),
-            "nests too deep",
-        ),
     ],
 )
 def test_bad_exports_raise_a_clear_error(doc, message):
     with pytest.raises(L5XError, match=message):
         load_l5x(doc)
+
+
+@pytest.mark.parametrize(
+    ("doc", "tags", "warning"),
+    [
+        (
+            _doc(types=_udt("U", _member("x", "BIT", Target="nothere", BitNumber="0"))),
+            [],
+            "data type U skipped: structure U, member 'x': target 'nothere' is not a member of U",
+        ),
+        (
+            _doc(
+                types=_udt(
+                    "U",
+                    _member("h", "SINT", Hidden="true"),
+                    _member("x", "BIT", Target="h", BitNumber="8"),
+                )
+            ),
+            [],
+            "data type U skipped: structure U, member 'x': bit 8 is outside 'h' (SINT, 8 bits)",
+        ),
+        (
+            _doc(types=_udt("U", _member("x", "DINT"), _member("X", "REAL"))),
+            [],
+            "data type U skipped: structure U: duplicate member name 'X'",
+        ),
+        (
+            _doc(types=_udt("A", _member("a", "A"))),
+            [],
+            "data type A skipped: member a: data type 'A' refers back to it (a cycle)",
+        ),
+        (
+            _doc(types=_udt("A", _member("a", "DINT")) + _udt("a", _member("b", "DINT"))),
+            [],
+            "data type a (line 4) is defined twice; the definition on line 4 is used",
+        ),
+        (
+            _doc(tags=_tag("x", "DINT") + _tag("X", "REAL")),
+            ["x"],
+            "tag X skipped: tag 'X' already exists",
+        ),
+        (_doc(tags=_tag("x", "DINT", dims="2 x")), [], "tag x skipped: bad Dimensions '2 x'"),
+        (_doc(tags='<Tag DataType="DINT"/>'), [], "line 5: <Tag>: a tag without a Name; skipped"),
+        (
+            _doc(tags=_tag("d", "DINT", '<Data Format="L5K">[1,2]</Data>')),
+            ["d"],
+            "tag d: its L5K data does not fit DINT: d: a list for DINT; ignored",
+        ),
+        (
+            _doc(tags=_tag("d", "DINT", '<Data Format="L5K">[1,</Data>')),
+            ["d"],
+            "tag d: its L5K data does not fit DINT: L5K text ends early; ignored",
+        ),
+        (
+            _doc(tags=_tag("d", "DINT", '<Data Format="L5K">' + "[" * 100 + "</Data>")),
+            ["d"],
+            "tag d: its L5K data does not fit DINT: L5K text nests too deep; ignored",
+        ),
+        (_doc(revision="abc"), [], "bad SoftwareRevision 'abc': revision 20 used"),
+        (
+            _doc(tags=_tag("huge", "LINT", dims="1000 1000 1000")),
+            [],
+            "tag huge skipped: tag huge: 8000000000 bytes exceed the 16777216 limit",
+        ),
+        (
+            _doc(types=_udt("Huge", _member("a", "DINT", 10**8))),
+            [],
+            "data type Huge skipped: structure Huge: 400000000 bytes exceed the 16777216 limit",
+        ),
+    ],
+)
+def test_exports_with_elements_that_cannot_be_modelled_load_with_a_warning(doc, tags, warning):
+    """These were fatal (L5XError); a valid export now always loads, without the element."""
+    result = load_l5x(doc)
+    assert [t.name for t in result.db.all_tags()] == tags
+    assert result.warnings == [warning]
+
+
+def test_types_in_a_cycle_are_skipped_one_warning_each():
+    doc = _doc(
+        types=_udt("A", _member("b", "B")) + _udt("B", _member("a", "A")),
+        tags=_tag("a", "A") + _tag("n", "DINT"),
+    )
+    result = load_l5x(doc)
+    assert [t.name for t in result.db.all_tags()] == ["n"]
+    assert result.warnings == [
+        "data type B skipped: member a: data type 'A' refers back to it (a cycle)",
+        "data type A skipped: member b: data type 'B' was skipped",
+        "tag a skipped: data type 'A' was skipped",
+    ]
 
 
 def test_unreadable_file(tmp_path):
