@@ -37,6 +37,7 @@ from ..codec.cip import (
     encode_request,
 )
 from ..codec.encap import (
+    ENIP_PORT,
     Command,
     EncapHeader,
     decode_rr_data,
@@ -65,7 +66,7 @@ __all__ = ["DEFAULT_PORT", "client"]
 
 log = logging.getLogger("enip.cli")
 
-DEFAULT_PORT = 44818
+DEFAULT_PORT = ENIP_PORT
 # struct timeval for SO_RCVTIMEO/SO_SNDTIMEO (POSIX); None elsewhere (use socket timeouts).
 _TIMEVAL = struct.Struct("@ll") if sys.platform.startswith(("linux", "darwin")) else None
 # recv flag for one non-blocking attempt (0 where the OS has none: no busy-polling there).

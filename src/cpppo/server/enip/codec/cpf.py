@@ -7,7 +7,8 @@ Public API:
     CpfItem(type_id, data)                       NamedTuple; ``data`` bytes or memoryview.
     encode_cpf(items) -> bytes                   items: CpfItem or (type_id, data) pairs.
     decode_cpf(buf) -> list[CpfItem]             the whole of ``buf`` must be the item list.
-    SockAddr(family, port, addr)                 NamedTuple; addr a dotted IPv4 string.
+    SockAddr(family, port, addr)                 NamedTuple; addr a dotted IPv4 string; port
+                                                 ENIP_PORT (44818) by default.
     encode_sockaddr(sa) -> bytes / decode_sockaddr(buf, offset=0) -> SockAddr
                                                  16-byte sockaddr_in, big-endian (items 0x8000/1).
     IdentityItem                                 dataclass: version, sin_family, sin_port, sin_addr,
@@ -146,11 +147,16 @@ def decode_cpf(buf: bytes | bytearray | memoryview) -> list[CpfItem]:
     return items
 
 
+#: The registered EtherNet/IP port (TCP and UDP); exported by ``codec.encap``, defined here
+#: because the sockaddr of CPF items (below the encapsulation) defaults to it.
+ENIP_PORT = 44818
+
+
 class SockAddr(NamedTuple):
     """A sockaddr_in as CPF items and ListIdentity carry it (big-endian on the wire)."""
 
     family: int = 2
-    port: int = 44818
+    port: int = ENIP_PORT
     addr: str = "0.0.0.0"
 
 
@@ -179,7 +185,7 @@ class IdentityItem:
 
     version: int = 1
     sin_family: int = 2
-    sin_port: int = 44818
+    sin_port: int = ENIP_PORT
     sin_addr: str = "0.0.0.0"
     vendor_id: int = 0
     device_type: int = 0

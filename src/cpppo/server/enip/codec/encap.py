@@ -4,6 +4,7 @@ Public API:
     Command (IntEnum)       NOP 0x00, LIST_SERVICES 0x04, LIST_IDENTITY 0x63, LIST_INTERFACES 0x64,
                             REGISTER_SESSION 0x65, UNREGISTER_SESSION 0x66, SEND_RR_DATA 0x6F,
                             SEND_UNIT_DATA 0x70, INDICATE_STATUS 0x72, CANCEL 0x73.
+    ENIP_PORT = 44818       the registered EtherNet/IP port, TCP and UDP (the one definition).
     EncapStatus (IntEnum)   SUCCESS 0, INVALID_COMMAND 0x01, NO_MEMORY 0x02, INCORRECT_DATA 0x03,
                             INVALID_SESSION 0x64, INVALID_LENGTH 0x65, UNSUPPORTED_PROTOCOL 0x69
                             (defined in ``status.py`` with the CIP status codes).
@@ -43,6 +44,7 @@ from typing import NamedTuple
 from .cpf import (
     CONNECTED_ADDRESS,
     CONNECTED_DATA,
+    ENIP_PORT,
     NULL,
     UNCONNECTED_DATA,
     CpfItem,
@@ -53,6 +55,7 @@ from .errors import DecodeError, EncodeError
 from .status import EncapStatus
 
 __all__ = [
+    "ENIP_PORT",
     "HEADER",
     "HEADER_SIZE",
     "Command",

@@ -32,6 +32,7 @@ from typing import Any, TypeVar
 from cpppo import misc
 from cpppo.misc import NORMAL
 
+from ..codec.encap import ENIP_PORT
 from ..sim.ucmm import Ucmm
 from .capacity import (
     DEFAULT_MAX_CONNECTIONS,
@@ -49,7 +50,7 @@ __all__ = ["DEFAULT_PORT", "EnipServer", "ServerThread", "parse_address", "run"]
 log = logging.getLogger("enip.srv")
 T = TypeVar("T")
 
-DEFAULT_PORT = 44818
+DEFAULT_PORT = ENIP_PORT
 #: Bytes of requests a connection may have waiting (behind a slow or delayed one) before it
 #: stops reading.
 PENDING_BYTES = 256 * 1024

@@ -27,6 +27,7 @@ from ..codec.cpf import (
     encode_services,
 )
 from ..codec.encap import (
+    ENIP_PORT,
     Command,
     EncapHeader,
     EncapStatus,
@@ -57,7 +58,7 @@ class Peer:
     """State of one client connection (TCP) as the encapsulation layer sees it."""
 
     peer: tuple[str, int] = ("", 0)
-    local: tuple[str, int] = ("0.0.0.0", 44818)
+    local: tuple[str, int] = ("0.0.0.0", ENIP_PORT)
     session: int = 0
     closing: bool = False
 

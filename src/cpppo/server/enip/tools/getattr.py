@@ -8,7 +8,7 @@ Public API:
         parse_operations, with reads/writes turned into Get Attributes All (a path ending at an
         instance) or Get/Set Attribute Single (ending at an attribute).
     parameter(attribute, types, units)   a named device parameter (namedtuple).
-    proxy(host, port=44818, timeout=None, depth=None, multiple=None, gateway_class=None,
+    proxy(host, port=ENIP_PORT, timeout=None, depth=None, multiple=None, gateway_class=None,
           route_path=None, send_path=None, priority_time_tick=None, timeout_ticks=None,
           identity_default=None, **gateway_kwds)
         A lazily (re)opened connection ("gateway") to a device. ``PARAMETERS`` maps normalised
@@ -41,6 +41,7 @@ from ..client.operations import OperationError, parse_operations
 from ..client.replies import parse_response, status_string
 from ..codec import objects
 from ..codec import types as cip_types
+from ..codec.encap import ENIP_PORT
 from ..codec.errors import DecodeError
 from ..codec.status import Status
 
@@ -177,7 +178,7 @@ class proxy:
     def __init__(
         self,
         host: str,
-        port: int = 44818,
+        port: int = ENIP_PORT,
         timeout: float | None = None,
         depth: int | None = None,
         multiple: int | None = None,
@@ -389,7 +390,7 @@ def main(argv: list[str] | None = None) -> int:
         description="Get Attributes (Single/All) from an EtherNet/IP CIP device, eg. @1/1 @1/1/7",
     )
     ap.add_argument("-v", "--verbose", default=0, action="count", help="Display logging")
-    ap.add_argument("-a", "--address", default="localhost:44818", help="[<host>][:<port>]")
+    ap.add_argument("-a", "--address", default=f"localhost:{ENIP_PORT}", help="[<host>][:<port>]")
     ap.add_argument("--print", action="store_true", default=True, help="Print (default)")
     ap.add_argument("--no-print", action="store_false", dest="print", help="Do not print")
     ap.add_argument("-m", "--multiple", action="store_true", help="Multiple Service Packets")

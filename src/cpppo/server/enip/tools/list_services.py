@@ -12,6 +12,7 @@ from cpppo.misc import log_setup
 from ..client.blocking import ClientError, client
 from ..client.cli import ArgumentParser, parse_address
 from ..client.replies import parse_response
+from ..codec.encap import ENIP_PORT
 from ..codec.format import enip_format
 
 __all__ = ["main"]
@@ -27,8 +28,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "-a",
         "--address",
-        default="localhost:44818",
-        help="EtherNet/IP interface[:port] to connect to (default: localhost:44818)",
+        default=f"localhost:{ENIP_PORT}",
+        help=f"EtherNet/IP interface[:port] to connect to (default: localhost:{ENIP_PORT})",
     )
     ap.add_argument("-u", "--udp", action="store_true", help="Use UDP/IP queries (default: False)")
     ap.add_argument(

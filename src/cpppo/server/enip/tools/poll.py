@@ -39,6 +39,7 @@ from cpppo.misc import DETAIL, NORMAL, log_setup
 
 from ..client.cli import ArgumentParser, add_routing_arguments, parse_address, routing
 from ..client.operations import OperationError
+from ..codec.encap import ENIP_PORT
 
 __all__ = ["PARAMS", "execute", "main", "poll", "run"]
 
@@ -186,10 +187,10 @@ def make_proxy(
     send_path: Any = None,
 ) -> Any:
     """A proxy of ``proxy_class`` (default ``ab.powerflex_750_series``) for ``address``
-    (default ``("localhost", 44818)``); route/send paths are passed only when given."""
+    (default ``("localhost", ENIP_PORT)``); route/send paths are passed only when given."""
     if proxy_class is None:
         proxy_class = load_gateway(DEFAULT_GATEWAY)
-    host, port = address or ("localhost", 44818)
+    host, port = address or ("localhost", ENIP_PORT)
     kwds: dict[str, Any] = {"port": port, "depth": depth, "multiple": multiple}
     if timeout is not None:
         kwds["timeout"] = timeout
@@ -270,7 +271,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     ap.add_argument("-v", "--verbose", default=0, action="count", help="Display logging")
     ap.add_argument("-l", "--log", help="Log file (rotates at 10MB, 5 copies)")
-    ap.add_argument("-a", "--address", default="localhost:44818", help="[<host>][:<port>]")
+    ap.add_argument("-a", "--address", default=f"localhost:{ENIP_PORT}", help="[<host>][:<port>]")
     ap.add_argument("-c", "--cycle", default=1.0, type=float, help="Poll cycle (default: 1s)")
     ap.add_argument("-t", "--timeout", default=None, type=float, help="I/O timeout (default: 5s)")
     ap.add_argument("-n", "--count", default=None, type=int, help="Stop after N polls")
