@@ -23,9 +23,10 @@ from typing import Any, NamedTuple, NoReturn
 
 from cpppo.misc import NORMAL, log_setup
 
+from .codec import epath
 from .codec.identity import revision_word
 from .importers.json import load_json
-from .importers.l5x import load_l5x
+from .importers.l5x import L5XError, load_l5x
 from .logix import TagDB, TagDBError, TagDefinition, parse_tag_definition
 from .net.capacity import DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_SESSIONS, REGISTRATION_GRACE
 from .net.control import Delay, ServerControl, parse_delay
@@ -39,6 +40,7 @@ from .sim.device import INACTIVITY_TIMEOUT_ATTRIBUTE, INACTIVITY_TIMEOUT_MAX
 __all__ = [
     "DEMO_TAGS",
     "build_controller",
+    "check_l5x",
     "load_tag_database",
     "main",
     "make_parser",
@@ -180,6 +182,12 @@ def make_parser(prog: str = "enip_server") -> argparse.ArgumentParser:
         "--l5x", metavar="FILE", help="serve the types and tags of a Studio 5000 L5X export"
     )
     parser.add_argument(
+        "--check",
+        action="store_true",
+        help="with --l5x: print what the export loads (by kind and count) and every warning,"
+        " then exit (0 loaded, 2 not a valid export)",
+    )
+    parser.add_argument(
         "--tag-db", metavar="FILE", help="serve the types and tags of a JSON tag database"
     )
     parser.add_argument(
@@ -203,44 +211,15 @@ def _seconds_arg(text: str) -> int:
 
 
 def parse_route_path(text: str) -> list[dict] | bool | None:
-    """``--route-path`` value: JSON list of port/link dicts, ``port/link``, ``0``/``false``
-    (no route path accepted), or ``null`` (any route path)."""
-    text = text.strip()
-    if text.lower() in ("0", "false", "none", "no"):
-        return False
-    if text.lower() in ("null", "any"):
+    """``--route-path`` / ``[UCMM] Route Path``: ``null`` or ``any`` (None: any route path is
+    accepted), ``0``/``false``/``none`` (False: none is), or a route path in any form
+    :func:`~.codec.epath.parse_route_path` reads (``1/0``, JSON; JSON may have trailing commas,
+    as in ``cpppo.cfg``). Raises ValueError."""
+    stripped = text.strip()
+    if stripped.lower() in ("null", "any"):
         return None
-    if "/" in text and not text.startswith(("[", "{")):
-        port_text, _, link_text = text.partition("/")
-        try:
-            port = int(port_text, 0)
-        except ValueError:
-            _bad(text)
-        link: int | str
-        try:
-            link = int(link_text, 0)
-        except ValueError:
-            link = link_text.strip()  # an IP address: an extended link address
-        return [{"port": port, "link": link}]
-    try:
-        value = loads_json(text)
-    except ConfigError:
-        return _bad(text)
-    if value is False or value == 0:
-        return False
-    if value is None:
-        return None
-    if isinstance(value, dict):
-        value = [value]
-    if not isinstance(value, list) or not all(
-        isinstance(seg, dict) and set(seg) <= {"port", "link"} and seg for seg in value
-    ):
-        return _bad(text)
-    return value
-
-
-def _bad(text: str) -> NoReturn:
-    raise ValueError(f"invalid route path {text!r}")
+    value: Any = loads_json(stripped) if stripped.startswith(("[", "{")) else stripped
+    return epath.parse_route_path(value) or False
 
 
 def _int(value: str, key: str) -> int:
@@ -333,12 +312,30 @@ def load_tag_database(l5x: str | None = None, json_path: str | None = None) -> T
     if l5x:
         result = load_l5x(l5x)
         log.log(NORMAL, "Loaded %s: %r, %d warnings", l5x, result.db, len(result.warnings))
+        if not result.db.all_tags():
+            log.log(NORMAL, "%s: this %s export defines no tags", l5x, result.target)
         return result.db
     if json_path:
         db = load_json(json_path)
         log.log(NORMAL, "Loaded %s: %r", json_path, db)
         return db
     return None
+
+
+def check_l5x(path: str, prog: str = "enip_server") -> int:
+    """``--check``: load the L5X export ``path``, print what it loads and every warning.
+
+    Returns 0 when it loads (warnings or not), 2 when it is not a valid export.
+    """
+    try:
+        result = load_l5x(path, quiet=True)
+    except L5XError as exc:
+        print(f"{prog}: error: {exc}", file=sys.stderr)
+        return 2
+    print(f"{path}:")
+    for line in result.summary():
+        print(f"  {line}")
+    return 0
 
 
 def _printer(tag: Any, index: int, values: list, kind: str) -> None:
@@ -398,9 +395,13 @@ def main(
                 raise ValueError(f"--{name.replace('_', '-')} must be at least 1")
         if args.registration_grace < 0:
             raise ValueError("--registration-grace must not be negative")
+        if args.check and not args.l5x:
+            raise ValueError("--check needs --l5x FILE")
     except (ValueError, TypeError) as exc:
         print(f"{parser.prog}: error: {exc}", file=sys.stderr)
         return 2
+    if args.check:
+        return check_l5x(args.l5x, parser.prog)
 
     # Configure logging for the command line; an embedding thread keeps its host's logging.
     if threading.current_thread() is threading.main_thread() or args.verbose or args.log:

@@ -23,9 +23,10 @@ Public API
         the result: a TagDB, the warnings, the export's TargetType ("Controller" for a complete
         export) and how the types its data showed were built; ``.summary()`` -> the lines
         ``enip_server --check`` prints (what was loaded, by kind and count)
-    load_l5x(source, *, revision=None) -> L5XImport
+    load_l5x(source, *, revision=None, quiet=False) -> L5XImport
         ``source``: a path, or the document as bytes. ``revision`` overrides the controller
         firmware major taken from ``SoftwareRevision`` (it selects the layout rules).
+        ``quiet``: return the warnings without logging them.
     parse_literal(text, data_type, radix=None) -> int | float | bool
         a decorated ``Value`` ("2#1000_0000", "16#ff", "1.5e+002", "1.#QNAN", "'A'", "DT#...")
     parse_string_literal(text) -> str       a quoted Logix string with $-escapes
@@ -81,8 +82,8 @@ class L5XImport:
         lines.append("data types: " + (", ".join(f"{n} {k}" for k, n in counts) or "none"))
         if tags:
             lines.append(
-                f"tags: {controller} controller, {len(tags) - controller - io} in "
-                f"{len(db.programs)} program(s), {io} module I/O; {aliases} of them aliases"
+                f"tags: {len(tags)} ({controller} controller, {len(tags) - controller - io} in "
+                f"{len(db.programs)} program(s), {io} module I/O; {aliases} aliases)"
             )
         else:
             lines.append(f"tags: none (this {self.target} export defines no tags)")
@@ -207,8 +208,13 @@ class _Loader:
         self.values.load(node, tag.data, dtype, tag.dims, qname)
 
 
-def load_l5x(source: str | Path | bytes, *, revision: int | None = None) -> L5XImport:
-    """Load an L5X export (a path, or the document's bytes) into a new TagDB."""
+def load_l5x(
+    source: str | Path | bytes, *, revision: int | None = None, quiet: bool = False
+) -> L5XImport:
+    """Load an L5X export (a path, or the document's bytes) into a new TagDB.
+
+    ``quiet``: do not log the warnings (they are in the result either way).
+    """
     if isinstance(source, (bytes, bytearray)):
         where, data = "L5X", bytes(source)
     else:
@@ -217,5 +223,5 @@ def load_l5x(source: str | Path | bytes, *, revision: int | None = None) -> L5XI
             data = Path(source).read_bytes()
         except OSError as exc:
             raise L5XError(f"{where}: cannot read: {exc.strerror or exc}") from None
-    report = Report(where)
+    report = Report(where, logged=not quiet)
     return _Loader(parse_xml(data, where), report, revision).load()

@@ -11,7 +11,7 @@ Public API
     parse_xml(data, where) -> Node  the root element (L5XError if the bytes are not XML)
     children(node, group, tag)      ``<group><tag/>...</group>`` children of ``node``
     descendants(node, tags)         every element below ``node`` named one of ``tags``
-    Report(where)                   ``.warnings``; ``.warn(message)`` (also logged);
+    Report(where, *, logged=True)   ``.warnings``; ``.warn(message)`` (also logged);
                                     ``.error(node, message) -> L5XError``;
                                     ``.required(node, key)``, ``.integer(node, key, default)``,
                                     ``.dims(node)`` (raise Skipped when the attribute is bad)
@@ -131,14 +131,16 @@ def descendants(node: Node, tags: tuple[str, ...]) -> Iterator[Node]:
 class Report:
     """Where the export came from, and the warnings its loading gave (each one also logged)."""
 
-    def __init__(self, where: str) -> None:
+    def __init__(self, where: str, *, logged: bool = True) -> None:
         self.where = where
+        self.logged = logged
         self.warnings: list[str] = []
 
     def warn(self, message: str) -> None:
-        """Record (and log) one warning."""
+        """Record (and, unless told not to, log) one warning."""
         self.warnings.append(message)
-        log.warning("%s: %s", self.where, message)
+        if self.logged:
+            log.warning("%s: %s", self.where, message)
 
     def error(self, node: Node, message: str) -> L5XError:
         """The L5XError for ``message`` about ``node`` (to raise)."""
