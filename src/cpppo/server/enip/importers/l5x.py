@@ -39,10 +39,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..logix import INSTRUCTION_TYPES, AliasTag, LayoutError, TagDB, TagDBError
+from . import l5x_modules
 from .l5x_literals import parse_literal, parse_string_literal
 from .l5x_types import TypeBuilder
 from .l5x_values import ValueLoader
-from .l5x_xml import L5XError, Node, Report, Skipped, children, descendants, parse_xml
+from .l5x_xml import L5XError, Node, Report, Skipped, children, parse_xml
 
 __all__ = ["L5XError", "L5XImport", "load_l5x", "parse_literal", "parse_string_literal"]
 
@@ -113,6 +114,8 @@ class _Loader:
         if root.tag != "RSLogix5000Content":
             raise report.error(root, "not an RSLogix5000Content export")
         controller = root.find("Controller")
+        if controller is None and root.find("Module") is not None:
+            controller = root  # a Module export: the modules are the root's own children
         if controller is None:
             raise report.error(root, "no <Controller> element")
         self.controller = controller
@@ -146,13 +149,8 @@ class _Loader:
     # -- module I/O -------------------------------------------------------------------------
 
     def load_modules(self) -> None:
-        """Each ``<Module>``'s I/O: not modelled yet, so one warning per module that has any."""
-        io = ("InputTag", "OutputTag", "ConfigTag")
-        for module in children(self.controller, "Modules", "Module"):
-            if any(True for _ in descendants(module, io)):
-                self.report.warn(
-                    f"module {module.get('Name')}: its I/O tags are not modelled; skipped"
-                )
+        """Each ``<Module>``'s I/O tags and the module-defined types they use (l5x_modules)."""
+        l5x_modules.load_modules(self.root, self.db, self.report, self.values)
 
     # -- tags -------------------------------------------------------------------------------
 
