@@ -214,12 +214,12 @@ def parse_route_path(text: str) -> list[dict] | bool | None:
     """``--route-path`` / ``[UCMM] Route Path``: ``null`` or ``any`` (None: any route path is
     accepted), ``0``/``false``/``none`` (False: none is), or a route path in any form
     :func:`~.codec.epath.parse_route_path` reads (``1/0``, JSON; JSON may have trailing commas,
-    as in ``cpppo.cfg``). Raises ValueError."""
+    as in ``cpppo.cfg``), string ports included. Raises ValueError."""
     stripped = text.strip()
     if stripped.lower() in ("null", "any"):
         return None
     value: Any = loads_json(stripped) if stripped.startswith(("[", "{")) else stripped
-    return epath.parse_route_path(value) or False
+    return epath.parse_route_path(value, string_ports=True) or False
 
 
 def _int(value: str, key: str) -> int:

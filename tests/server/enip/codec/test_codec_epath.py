@@ -154,3 +154,56 @@ def test_encode_rejects(segments):
 def test_too_long_sized_path():
     with pytest.raises(EncodeError):
         epath.encode_sized_epath([{"symbolic": "x" * 255}, {"symbolic": "y" * 255}])
+
+
+@pytest.mark.parametrize(
+    ("value", "expect"),
+    [
+        (None, None),
+        (False, []),
+        (0, []),
+        *[(text, []) for text in ("", " 0 ", "false", "No", "none", "null", "[]")],
+        ("1/0", [{"port": 1, "link": 0}]),
+        ("0x1/010", [{"port": 1, "link": 10}]),
+        ("1/0/2/10.0.0.1", [{"port": 1, "link": 0}, {"port": 2, "link": "10.0.0.1"}]),
+        (' [{"link": 0, "port": 1}] ', [{"port": 1, "link": 0}]),
+        ('{"port": 1, "link": 3}', [{"port": 1, "link": 3}]),
+        ('[{"link": 0}, {"port": 1}]', [{"port": 1, "link": 0}]),
+        ([{"port": 2, "link": "10.0.0.1"}], [{"port": 2, "link": "10.0.0.1"}]),
+        ({"port": 1, "link": 0}, [{"port": 1, "link": 0}]),
+    ],
+)
+def test_parse_route_path(value, expect):
+    """Every route-path form the simulator's and the client's command lines accept."""
+    assert epath.parse_route_path(value) == expect
+    if expect:
+        assert epath.decode_route_path(epath.encode_route_path(expect))[0] == expect
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "1",
+        "x/0",
+        "[{bad",
+        "[1, 2]",
+        '[{"class": 1}]',
+        '[{"port": 1}]',
+        '[{"link": 0}, {"link": 1}]',
+        '[{"port": 70000, "link": 0}]',
+        '[{"port": true, "link": 0}]',
+        '[{"port": 1, "link": null}]',
+        5.5,
+    ],
+)
+def test_parse_route_path_rejects(value):
+    with pytest.raises(EncodeError, match="route path"):
+        epath.parse_route_path(value)
+
+
+def test_parse_route_path_string_ports():
+    """The spec's swapped form: a string port only where asked for (the simulator's option)."""
+    text = '[{"link": 0, "port": "192.168.1.2"}]'
+    with pytest.raises(EncodeError, match=r"port '192\.168\.1\.2' must be an integer"):
+        epath.parse_route_path(text)
+    assert epath.parse_route_path(text, string_ports=True) == [{"port": "192.168.1.2", "link": 0}]

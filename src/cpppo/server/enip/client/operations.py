@@ -25,6 +25,8 @@ import re
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
+from ..codec import epath
+from ..codec.errors import EncodeError
 from ..codec.types import (
     INT,
     LOGIX_STRING,
@@ -461,50 +463,12 @@ def parse_operations(
 
 def parse_route_path(value: Any) -> list[dict] | None:
     """Parse a route path: None (use the default), 0/false/'' (none: ``[]``), ``"1/0"``
-    (port/link), a JSON list (or an already-parsed list) of ``{"port": p, "link": l}`` dicts.
-
-    Split forms like the spec's ``[{"link": 0}, {"port": 1}]`` are merged into one port segment.
-    """
-    if value is None:
-        return None
-    if value is False or (value == 0 and not isinstance(value, str)):
-        return []
-    if isinstance(value, str):
-        text = value.strip()
-        if text.lower() in ("", "0", "false", "none", "null", "[]"):
-            return []
-        if text.startswith("["):
-            try:
-                value = json.loads(text)
-            except json.JSONDecodeError as exc:
-                raise OperationError(f"route path {text!r}: bad JSON: {exc.msg}") from None
-        else:
-            parts = text.split("/")
-            if len(parts) % 2:
-                raise OperationError(f"route path {text!r}: expected <port>/<link>[/...]")
-            out = []
-            for port, link in zip(parts[0::2], parts[1::2]):
-                link = link.strip()
-                link_value: int | str = parse_int(link) if _NUMBER.match(link) else link
-                out.append(_json_segment({"port": parse_int(port), "link": link_value}, text))
-            return out
-    if not isinstance(value, (list, tuple)):
-        raise OperationError(f"route path {value!r}: must be a list of port/link dicts")
-    merged: list[dict] = []
-    pending: dict = {}
-    for segment in value:
-        if not isinstance(segment, dict):
-            raise OperationError(f"route path {value!r}: {segment!r} is not a dict")
-        if set(segment) <= {"port", "link"} and not (set(segment) & set(pending)):
-            pending.update(segment)
-            if set(pending) == {"port", "link"}:
-                merged.append(_json_segment(pending, str(value)))
-                pending = {}
-            continue
-        raise OperationError(f"route path {value!r}: {segment!r} is not a port/link segment")
-    if pending:
-        raise OperationError(f"route path {value!r}: {pending!r} lacks its port or link")
-    return merged
+    (port/link), JSON port/link dicts: :func:`~..codec.epath.parse_route_path`, whose errors
+    become OperationErrors."""
+    try:
+        return epath.parse_route_path(value)
+    except EncodeError as exc:
+        raise OperationError(str(exc)) from None
 
 
 def parse_send_path(value: Any) -> list[dict] | None:

@@ -24,6 +24,17 @@ Public API:
                                                        (Unconnected Send route path, Forward Close).
     decode_route_path(buf, offset=0) -> (segments, next_offset)
     split_route_segments(segments) -> (route, rest)    leading port segments vs. the remainder.
+    parse_route_path(value, *, string_ports=False) -> list[dict] | None
+        the route-path syntax of the command lines and configuration: None -> None (no route
+        path given); False, 0, '', '0', 'false', 'no', 'none', 'null', '[]' -> [] (no route
+        path); '<port>/<link>[/<port>/<link>...]' (numbers decimal or 0x/0o/0b; a link that is
+        not a number is an address); a JSON list of {"port": p, "link": l} dicts or one such
+        dict (as text or already parsed). Split forms such as the spec's
+        ``[{"link": 0}, {"port": 1}]`` are merged into one port segment. A port is an integer
+        0..65535 (or, with ``string_ports=True``, any non-empty string: the simulator's
+        --route-path takes the spec's ``[{"link": 0, "port": "192.168.1.2"}]``, whose port is
+        really a link), a link an integer or a string; anything else raises EncodeError (a
+        ValueError) saying what is wrong.
 
 Malformed paths raise :class:`DecodeError` with ``status=0x04`` (path segment error); a value that
 does not fit raises :class:`EncodeError`.
@@ -31,6 +42,8 @@ does not fit raises :class:`EncodeError`.
 
 from __future__ import annotations
 
+import json
+import re
 import struct
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -45,6 +58,7 @@ __all__ = [
     "encode_epath",
     "encode_route_path",
     "encode_sized_epath",
+    "parse_route_path",
     "split_route_segments",
 ]
 
@@ -337,3 +351,84 @@ def split_route_segments(segments: Sequence[dict]) -> tuple[list[dict], list[dic
     while i < len(segments) and "port" in segments[i]:
         i += 1
     return list(segments[:i]), list(segments[i:])
+
+
+# ---- the route-path syntax ---------------------------------------------------------------------
+
+#: Text meaning "no route path".
+_NO_ROUTE = frozenset({"", "0", "false", "no", "none", "null", "[]"})
+_NUMBER = re.compile(r"[+-]?(0[xX][0-9a-fA-F]+|0[oO][0-7]+|0[bB][01]+|[0-9]+)\Z")
+
+
+def _number(text: str) -> int | None:
+    """An integer in decimal (leading zeros allowed) or 0x/0o/0b notation; None if not one."""
+    text = text.strip()
+    if not _NUMBER.match(text):
+        return None
+    body = text.lstrip("+-")
+    value = int(body, 0) if len(body) > 1 and body[1] in "xXoObB" else int(body, 10)
+    return -value if text[0] == "-" else value
+
+
+def _port_segment(port: Any, link: Any, where: str, string_ports: bool = False) -> dict:
+    """A checked {"port": p, "link": l} segment."""
+    if isinstance(port, bool) or not (
+        (isinstance(port, int) and 0 <= port <= 0xFFFF)
+        or (string_ports and isinstance(port, str) and port)
+    ):
+        raise EncodeError(f"route path {where}: port {port!r} must be an integer 0-65535")
+    if isinstance(link, bool) or not isinstance(link, (int, str)):
+        raise EncodeError(f"route path {where}: link {link!r} must be an integer or an address")
+    return {"port": port, "link": link}
+
+
+def _route_text(text: str) -> list[dict]:
+    """``<port>/<link>[/<port>/<link>...]``."""
+    parts = text.split("/")
+    if len(parts) % 2:
+        raise EncodeError(f"route path {text!r}: expected <port>/<link>[/...]")
+    out = []
+    for port_text, link_text in zip(parts[0::2], parts[1::2]):
+        port = _number(port_text)
+        if port is None:
+            raise EncodeError(f"route path {text!r}: port {port_text.strip()!r} is not an integer")
+        link = _number(link_text)
+        out.append(_port_segment(port, link_text.strip() if link is None else link, repr(text)))
+    return out
+
+
+def parse_route_path(value: Any, *, string_ports: bool = False) -> list[dict] | None:
+    """Parse a route path given as text or as JSON data (see the module docstring)."""
+    if value is None:
+        return None
+    if value is False or (value == 0 and not isinstance(value, str)):
+        return []
+    if isinstance(value, str):
+        text = value.strip()
+        if text.lower() in _NO_ROUTE:
+            return []
+        if not text.startswith(("[", "{")):
+            return _route_text(text)
+        try:
+            value = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise EncodeError(f"route path {text!r}: bad JSON: {exc.msg}") from None
+    if isinstance(value, Mapping):
+        value = [value]
+    if not isinstance(value, (list, tuple)):
+        raise EncodeError(f"route path {value!r}: must be a list of port/link dicts")
+    merged: list[dict] = []
+    pending: dict = {}
+    for segment in value:
+        if not isinstance(segment, Mapping):
+            raise EncodeError(f"route path {value!r}: {segment!r} is not a dict")
+        if not set(segment) <= {"port", "link"} or set(segment) & set(pending):
+            raise EncodeError(f"route path {value!r}: {segment!r} is not a port/link segment")
+        pending.update(segment)
+        if len(pending) == 2:
+            port, link = pending["port"], pending["link"]
+            merged.append(_port_segment(port, link, repr(value), string_ports))
+            pending = {}
+    if pending:
+        raise EncodeError(f"route path {value!r}: {pending!r} lacks its port or link")
+    return merged
