@@ -4,10 +4,10 @@ An instance of an add-on instruction is a structure: first the hidden host DINT(
 EnableIn (bit 0), EnableOut (bit 1) and every other scalar BOOL parameter and local tag, in
 declaration order (32 to a host); then the other parameters (InOut parameters are references and
 take no memory) and local tags, in declaration order. An alias parameter names part of another
-member: it becomes a second member over the same memory. This is what the memory images and the
-L5K data of real exports show (``write_aoi1`` in pycomm3.L5X holds EnableIn in bit 0 and its
-fourth BOOL parameter in bit 3; the L5K data of an l5sharp ``aoi_Test`` instance starts with the
-host DINT, then its DINT, INT and DINT parameters, then its local tags).
+member: an alias of a BOOL becomes a second BOOL member on the same bit. This is what the memory
+images and the L5K data of real exports show (``write_aoi1`` in pycomm3.L5X holds EnableIn in
+bit 0 and its fourth BOOL parameter in bit 3; the L5K data of an l5sharp ``aoi_Test`` instance
+starts with the host DINT, then its DINT, INT and DINT parameters, then its local tags).
 
 A signed or source-protected definition (``<EncodedData>``) shows its parameters only: it is laid
 out from them, with a note saying so.
@@ -16,9 +16,9 @@ Public API
     AoiLayout(defs, aliases, notes)   member declarations for ``layout_structure``; alias
                                       parameters as ``(name, alias_for, access)``; notes to warn
     aoi_layout(name, node, report) -> AoiLayout
-    add_aliases(structure, aliases) -> (Structure, list[str])
-                                      the structure with one member per resolvable alias, and
-                                      the names of those that do not resolve
+    add_aliases(structure, aliases) -> (Structure, list[str], list[str])
+                                      the structure with a member per BOOL alias; the other
+                                      aliases that resolve; those that do not resolve
 """
 
 from __future__ import annotations
@@ -123,26 +123,32 @@ def _resolve(s: Structure, path: str) -> tuple[Member, int, int | None] | None:
     return found, offset, bit
 
 
-def add_aliases(s: Structure, aliases: list[tuple[str, str, str]]) -> tuple[Structure, list[str]]:
-    """``s`` with a member for each alias parameter that resolves; and those that do not."""
+def add_aliases(
+    s: Structure, aliases: list[tuple[str, str, str]]
+) -> tuple[Structure, list[str], list[str]]:
+    """``s`` with a BOOL member for each alias parameter of a BOOL (or of a bit of an integer);
+    the names of the other alias parameters that resolve; and those that do not resolve.
+
+    Only BOOL aliases become members: a client decodes a structure's other members one after
+    the other from the Template's offsets (pycomm3 never steps back), so two members over the
+    same bytes would mislead it. The other aliases' values are their targets' values.
+    """
     extra: list[Member] = []
+    overlapping: list[str] = []
     missing: list[str] = []
     for name, target, access in aliases:
         resolved = _resolve(s, target)
         if resolved is None:
             missing.append(name)
-            continue
-        m, offset, bit = resolved
-        if bit is not None:
-            extra.append(Member(name, _BOOL, offset, 0, bit, None, False, "Decimal", access))
+        elif resolved[2] is None:
+            overlapping.append(name)
         else:
-            extra.append(
-                Member(name, m.type, offset, m.count, None, m.bits, False, m.radix, access)
-            )
+            _, offset, bit = resolved
+            extra.append(Member(name, _BOOL, offset, 0, bit, None, False, "Decimal", access))
     if not extra:
-        return s, missing
+        return s, overlapping, missing
     out = Structure(
         s.name, [*s.members, *extra], s.size, family=s.family, kind=s.kind,
         template_name=s.template_name, template_id=s.template_id, handle=s.handle,
     )  # fmt: skip
-    return out, missing
+    return out, overlapping, missing

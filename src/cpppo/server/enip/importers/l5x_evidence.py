@@ -13,6 +13,9 @@ Public API
                                       with L5K or hex data (or None)
     shape_defs(node) -> list[MemberDef]   members as the decorated data shows them
     image_size(tag, report) -> int | None bytes of one element, from L5K or hex data
+    member_size(tag, index, is_array, report) -> int | None
+                                      bytes of one element of the member at ``index`` of the
+                                      tag's type, from the tag's L5K data
     l5k_bytes(tree) -> int            bytes L5K value text stands for (4 per number; strings
                                       padded to 4)
     write_l5k_words(tree, image, offset) -> int   write those bytes; returns the next offset
@@ -28,7 +31,14 @@ from ..logix import ATOMIC_TYPES, MemberDef
 from .l5x_literals import flatten, parse_l5k, parse_literal, parse_string_literal
 from .l5x_xml import Node, Report, Skipped, descendants
 
-__all__ = ["Evidence", "image_size", "l5k_bytes", "shape_defs", "write_l5k_words"]
+__all__ = [
+    "Evidence",
+    "image_size",
+    "l5k_bytes",
+    "member_size",
+    "shape_defs",
+    "write_l5k_words",
+]
 
 _DINT = ATOMIC_TYPES["DINT"]
 _REAL = ATOMIC_TYPES["REAL"]
@@ -124,6 +134,30 @@ def image_size(tag: Node, report: Report) -> int | None:
                 return l5k_bytes(tree) or None
             except ValueError as exc:
                 raise Skipped(f"its L5K data cannot be read: {exc}") from None
+    return None
+
+
+def _first(tree: str | list | None) -> str | list | None:
+    return tree[0] if isinstance(tree, list) and tree else None
+
+
+def member_size(tag: Node, index: int, is_array: bool, report: Report) -> int | None:
+    """Bytes of one element of the member at ``index`` (its place in L5K text) of ``tag``'s
+    type, from ``tag``'s L5K text (None if it has none, or no such item)."""
+    dims = report.dims(tag)
+    for data in tag.findall("Data"):
+        if (data.get("Format") or "").lower() != "l5k" or not data.text.strip():
+            continue
+        try:
+            tree = parse_l5k(data.text)
+        except ValueError:
+            return None
+        if dims:  # the first element of an array tag
+            tree = _first(tree)
+        tree = tree[index] if isinstance(tree, list) and index < len(tree) else None
+        if is_array:
+            tree = _first(tree)
+        return None if tree is None else (l5k_bytes(tree) or None)
     return None
 
 

@@ -9,7 +9,7 @@ Where a type comes from, in this order:
    ALARM_ANALOG, ALARM_DIGITAL and CAM (:mod:`..logix.predefined_instr`);
 3. what the export's data shows about a type it uses without defining (:mod:`.l5x_evidence`):
    the members its decorated data names, else an opaque structure of the size its L5K data or
-   hex image implies.
+   hex image implies (the L5K data of a tag of it, or of a tag of a type holding it).
 
 A type that cannot be built costs that type, the types that use it and the tags of them: one
 warning each, naming what is missing. Types are resolved on demand and in dependency order;
@@ -45,7 +45,7 @@ from ..logix import (
     layout_structure,
 )
 from .l5x_aoi import add_aliases, aoi_layout
-from .l5x_evidence import Evidence, image_size, shape_defs
+from .l5x_evidence import Evidence, image_size, member_size, shape_defs
 from .l5x_xml import Node, Report, Skipped, children
 
 __all__ = ["TypeBuilder"]
@@ -91,6 +91,7 @@ class TypeBuilder:
         self.controller = controller
         self.origins: dict[str, str] = {}
         self._pending: dict[str, Node] = {}
+        self._file_names: set[str] = set()
         self._active: set[str] = set()
         self._failed: dict[str, str] = {}
         self._made_up: set[int] = set()
@@ -125,6 +126,7 @@ class TypeBuilder:
                 )
                 continue
             self._pending[name.casefold()] = node
+            self._file_names.add(name.casefold())
 
     def define_all(self) -> None:
         """Lay out and register every type the export defines (dependencies first)."""
@@ -160,19 +162,19 @@ class TypeBuilder:
     def _build(self, name: str, node: Node, label: str) -> Structure:
         if node.tag == "DataType":
             defs = _member_defs(node, self.report)
-            self._member_types(defs)
+            self._member_types(defs, name)
             kind = "Module" if ":" in name else "User"
             family = node.get("Family") or "NoFamily"
             return self._layout(name, defs, family=family, kind=kind)
         layout = aoi_layout(name, node, self.report)
         for note in layout.notes:
             self.report.warn(f"{label} {name}: {note}")
-        self._member_types(layout.defs)
+        self._member_types(layout.defs, name)
         s = self._layout(name, layout.defs, kind="AOI", host_bits=32)
-        s, missing = add_aliases(s, layout.aliases)
+        s, overlapping, missing = add_aliases(s, layout.aliases)
         for alias in missing:
             self.report.warn(f"{label} {name}: alias parameter {alias} does not resolve")
-        self._ignored[id(s)] = {m.casefold() for m in missing}
+        self._ignored[id(s)] = {m.casefold() for m in (*overlapping, *missing)}
         return s
 
     def _builtin(self, name: str) -> DataType | None:
@@ -181,12 +183,37 @@ class TypeBuilder:
         except KeyError:
             return None
 
-    def _member_types(self, defs: list[MemberDef]) -> None:
+    def _member_types(self, defs: list[MemberDef], owner: str | None = None) -> None:
+        """Resolve every member type (Skipped naming the first that does not resolve).
+
+        ``owner``: the type being defined, whose tags' L5K data may show the size of a member
+        type nothing else shows (its value is the item at the member's place in the list).
+        """
+        index = -1
         for d in defs:
+            if d.type.upper() != "BIT":
+                index += 1  # the member's place in L5K text (hidden hosts count, bits do not)
             if d.type.upper() in _NOT_TYPES or d.type.upper() in ATOMIC_TYPES:
                 continue
-            if self.resolve(d.type) is None:
+            if self.resolve(d.type) is None and not (
+                owner is not None and self._opaque_from_owner(d, owner, index)
+            ):
                 raise Skipped(f"member {d.name}: {self.reason(d.type)}")
+
+    def _opaque_from_owner(self, d: MemberDef, owner: str, index: int) -> bool:
+        key = d.type.casefold()
+        if key in self._active or key in self._file_names:
+            return False
+        tag = self.evidence.image_tag(owner)
+        size = member_size(tag, index, bool(d.dim), self.report) if tag is not None else None
+        if size is None:
+            return False
+        try:
+            self._opaque_type(d.type, size)
+        except Skipped:
+            return False
+        self._failed.pop(key, None)
+        return True
 
     def _layout(self, name: str, defs: list[MemberDef], **kw) -> Structure:
         try:
@@ -230,38 +257,45 @@ class TypeBuilder:
             return f"data type {name!r} refers back to it (a cycle)"
         return self._failed.get(key) or f"data type {name!r} is not defined"
 
-    def _from_data(self, name: str) -> Structure | None:
-        key = name.casefold()
+    @property
+    def evidence(self) -> Evidence:
+        """What the export's data shows (one pass over it, made when first needed)."""
         if self._evidence is None:
             self._evidence = Evidence(self.controller)
-        shape = self._evidence.shape(name)
-        tag = self._evidence.image_tag(name)
+        return self._evidence
+
+    def _from_data(self, name: str) -> Structure | None:
+        key = name.casefold()
+        shape = self.evidence.shape(name)
+        tag = self.evidence.image_tag(name)
         self._active.add(key)
         try:
             if shape is not None and shape_defs(shape):
                 defs = shape_defs(shape)
                 self._member_types(defs)
-                s = self._layout(name, defs, kind="Predefined", host_bits=32)
-                origin = "from decorated data"
-            else:
-                size = image_size(tag, self.report) if tag is not None else None
-                if size is None:
-                    raise Skipped(
-                        f"data type {name!r} is not defined in this file and no data shows "
-                        "its layout"
-                    )
-                data = [MemberDef("Data", "SINT", size, radix="Hex")]
-                s = self._layout(name, data, kind="Predefined")
-                self._opaque.add(id(s))
-                origin = "opaque"
-            s = self._register(s)
+                s = self._register(self._layout(name, defs, kind="Predefined", host_bits=32))
+                self._made_up.add(id(s))
+                self.origins[s.name] = "from decorated data"
+                return s
+            size = image_size(tag, self.report) if tag is not None else None
+            if size is None:
+                raise Skipped(
+                    f"data type {name!r} is not defined in this file and no data shows its layout"
+                )
+            return self._opaque_type(name, size)
         except Skipped as exc:
             self._failed[key] = str(exc)
             return None
         finally:
             self._active.discard(key)
+
+    def _opaque_type(self, name: str, size: int) -> Structure:
+        """Register an opaque structure of ``size`` bytes (one SINT[size] member, Data)."""
+        data = [MemberDef("Data", "SINT", size, radix="Hex")]
+        s = self._register(self._layout(name, data, kind="Predefined"))
         self._made_up.add(id(s))
-        self.origins[s.name] = origin
+        self._opaque.add(id(s))
+        self.origins[s.name] = "opaque"
         return s
 
     # -- what the value loader needs to know ------------------------------------------------
