@@ -203,11 +203,12 @@ def test_io_tag_prefix(xml, names):
     assert [io_tag_prefix(m, by_name) for m in modules] == names
 
 
-@pytest.fixture(scope="module")
-def served(export):
-    """The export's database served on loopback (Identity revision 32: instance ids)."""
+@pytest.fixture(scope="module", params=[20, 32], ids=["rev20", "rev32"])
+def served(request, export):
+    """The export's database served on loopback, Identity revision 20 (pycomm3 names tags
+    symbolically: ``Local:1:I`` goes on the wire) or 32 (by Symbol instance id)."""
     name, root, result = export
-    with serving(result.db, 32) as port:
+    with serving(result.db, request.param) as port:
         yield name, root, result, port
 
 

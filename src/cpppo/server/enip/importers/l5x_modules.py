@@ -4,11 +4,13 @@ A controller gives each I/O module's connection data a tag of a type the module 
 ``AB:1756_IF8:I:0``). An export shows such a type only through the decorated data of the tags
 (a ``<Connection>``'s ``InputTag``/``OutputTag``, the module's ``<Communications><ConfigTag>``):
 member names, data types and array sizes, without the hidden members and bit positions of the
-real definition. Each type is built from that data (the union of its members over every
-occurrence in the file, nested types first) and laid out by the same rules as a user-defined
-type (BOOL members packed into hidden host SINTs), so the Template object describes it
-consistently. The tags get the decorated values; L5K data is not read for them (it holds the
-hidden members too, so it never matches the decorated layout).
+real definition. Each type is built from that data (the members each occurrence shows, as
+:func:`.l5x_evidence.shape_defs` reads them, merged over every occurrence in the file; nested
+types first) and laid out by the same rules as a user-defined type (BOOL members packed into
+hidden host SINTs), so the Template object describes it consistently. They are registered
+before the export's own types, which may use them. The tags get the decorated values; L5K data
+is not read for them (it holds the hidden members too, so it never matches the decorated
+layout).
 
 Tag names, as a controller names them:
 
@@ -46,6 +48,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, Protocol
 
 from ..logix import DataType, LayoutError, MemberDef, Structure, TagDB, TagDBError
+from .l5x_evidence import shape_defs
 
 __all__ = ["DecoratedValues", "Reporter", "io_tag_prefix", "load_modules"]
 
@@ -219,10 +222,7 @@ class _Types:
             return type_name
         spec = self.specs.setdefault(type_name.casefold(), _Spec(type_name))
         previous = None
-        for child in node.children:
-            d = self.member(child, where)
-            if d is None:
-                continue
+        for d in shape_defs(node):
             conflict = spec.add(d, previous)
             if conflict is not None:
                 self.report.warn(
@@ -230,35 +230,15 @@ class _Types:
                     f"{conflict.type}[{conflict.dim}]; the first is kept"
                 )
             previous = d.name
-        return type_name
-
-    def member(self, node: Any, where: str) -> MemberDef | None:
-        """The definition of one decorated structure member (None: skipped with a warning)."""
-        name, type_name = node.get("Name"), node.get("DataType")
-        if not name or not type_name:
-            self.report.warn(f"{where}: <{node.tag}> without a Name and DataType; skipped")
-            return None
-        radix = node.get("Radix")
-        here = f"{where}.{name}"
-        if node.tag == "DataValueMember":
-            return MemberDef(name, type_name, radix=radix)
-        if node.tag == "StructureMember":
-            return MemberDef(name, type_name) if self.collect(node, here) else None
-        if node.tag == "ArrayMember":
-            try:
-                dims = _dims(node.get("Dimensions"))
-            except ValueError:
-                dims = ()
-            if len(dims) != 1 or dims[0] < 1:
-                self.report.warn(f"{here}: Dimensions {node.get('Dimensions')!r}; skipped")
-                return None
-            if not self.known(type_name):
-                for element in node.findall("Element"):
+        for child in node.children:  # the module-defined types of its members
+            here = f"{where}.{child.get('Name')}"
+            if child.tag == "StructureMember":
+                self.collect(child, here)
+            elif child.tag == "ArrayMember":
+                for element in child.findall("Element"):
                     for structure in element.findall("Structure"):
                         self.collect(structure, here)
-            return MemberDef(name, type_name, dims[0], radix=radix)
-        self.report.warn(f"{here}: unexpected <{node.tag}> in decorated data; skipped")
-        return None
+        return type_name
 
     def define_all(self) -> None:
         """Define every collected type (nested ones first); one warning per type skipped."""
