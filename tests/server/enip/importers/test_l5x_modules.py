@@ -22,6 +22,8 @@ from cpppo.server.enip.importers.l5x import load_l5x
 from cpppo.server.enip.importers.l5x_modules import io_tag_prefix
 from cpppo.server.enip.importers.l5x_xml import parse_xml
 from cpppo.server.enip.logix import AliasTag, Structure, template_blob
+from cpppo.server.enip.main import build_controller
+from cpppo.server.enip.net.server import ServerThread
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -271,3 +273,24 @@ def test_pylogix_lists_and_reads_module_tags_and_members(served):
             for leaf, read in zip(leaves, plc.Read([path for path, _ in leaves])):
                 assert read.Status == "Success", (leaf, read.Status)
                 assert mismatches(read.Value, leaf[1], leaf[0]) == []
+
+
+def test_a_command_line_tag_of_each_module_type_reads_as_a_dict_of_its_members(export):
+    """``T<n>=AB:...:I:0`` on the simulator's command line beside the export: pycomm3 reads the
+    new tag as a dict of the module type's visible members."""
+    _, _, result = export
+    db = result.db
+    types = sorted(s.name for s in db.structures if s.kind == "Module")
+    declared = [f"T{i}={t}" for i, t in enumerate(types)]
+    controller = build_controller(declared, {"product revision": 32 | 11 << 8}, db=db)
+    with (
+        ServerThread(controller, ("127.0.0.1", 0)) as server,
+        pycomm3_driver(server.address[1]) as plc,
+    ):
+        for i, t in enumerate(types):
+            s = db.data_type(t)
+            value = plc.read(f"T{i}").value
+            assert isinstance(value, dict) and set(value) == {
+                m.name for m in s.members if not m.hidden
+            }, t
+            assert mismatches(value, db.read(f"T{i}"), t) == []
