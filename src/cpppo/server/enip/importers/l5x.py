@@ -34,7 +34,10 @@ Public API
 
 from __future__ import annotations
 
+import gc
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -222,4 +225,19 @@ def load_l5x(
         except OSError as exc:
             raise L5XError(f"{where}: cannot read: {exc.strerror or exc}") from None
     report = Report(where, logged=not quiet)
-    return _Loader(parse_xml(data, where), report, revision).load()
+    with _collector_paused():
+        return _Loader(parse_xml(data, where), report, revision).load()
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector: loading makes ~10 objects per XML element and
+    keeps them, so every collection would scan them all again (half the load time of a
+    10,000-tag export). Nothing is left unreachable in cycles; it resumes as it was."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()

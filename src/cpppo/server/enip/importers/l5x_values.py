@@ -4,7 +4,8 @@ In the order they are applied (later ones win):
 
 - the hex memory image of older exports (``<Data>`` without a format);
 - L5K text (``Format="L5K"``): one value per member, hidden BOOL hosts included, alias members
-  not. Text that does not fit the layout is ignored with a warning (nothing of it is kept);
+  not. Text that does not fit the layout is ignored with a warning (nothing of it is kept). It
+  is skipped when decorated data shows every byte of the type anyway (it is then redundant);
 - decorated data (``Format="Decorated"``): values by member name; the export's authority;
 - string data (``Format="String"``);
 - parameter elements (``Format="Message"``, ``"Alarm"``, ...): attributes whose names are
@@ -57,6 +58,7 @@ class ValueLoader:
         self.report = report
         self.types = types
         self._warned: set[tuple[str, str]] = set()
+        self._covered: dict[int, bool] = {}
 
     def load(self, node: Node, image: bytearray, dtype: DataType, dims: tuple, where: str) -> None:
         """Apply every ``<Data>`` child of ``node`` to ``image`` (a tag of ``dtype[dims]``)."""
@@ -67,9 +69,10 @@ class ValueLoader:
         if raw is not None and raw.text.strip():
             self.apply_raw(raw, image, dtype, where)
         l5k = by_format.pop("l5k", None)
-        if l5k is not None and l5k.text.strip():
-            self.apply_l5k_text(l5k, image, dtype, dims, where)
         decorated = by_format.pop("decorated", None)
+        covered = decorated is not None or "string" in by_format
+        if l5k is not None and l5k.text.strip() and not (covered and self._shows_all(dtype)):
+            self.apply_l5k_text(l5k, image, dtype, dims, where)
         if decorated is not None:
             for child in decorated.children:
                 self.apply_decorated(child, image, 0, dtype, dims, where)
@@ -80,6 +83,21 @@ class ValueLoader:
             if isinstance(dtype, Structure) and not dims:
                 for element in data.children:
                     self.apply_parameters(element, image, dtype, where)
+
+    def _shows_all(self, dtype: DataType) -> bool:
+        """True when decorated data shows every byte of ``dtype`` (so L5K text adds nothing):
+        no add-on instruction (decorated data leaves out its local tags) and no hidden member
+        other than BOOL hosts (TIMER's CTL holds bits decorated data does not show)."""
+        if not isinstance(dtype, Structure):
+            return True
+        known = self._covered.get(id(dtype))
+        if known is None:
+            known = dtype.kind != "AOI" and all(
+                (not m.hidden or m.name.startswith("ZZZZZZZZZZ")) and self._shows_all(m.type)
+                for m in dtype.members
+            )
+            self._covered[id(dtype)] = known
+        return known
 
     def _error(self, node: Node, message: str) -> L5XError:
         return self.report.error(node, message)
