@@ -126,12 +126,10 @@ _AOIS = "\n".join(
 )
 
 
-def _value(data_type: str, value: object, radix: str = "Decimal") -> str:
-    return f'<DataValueMember Name="{{}}" DataType="{data_type}" Radix="{radix}" Value="{value}"/>'
-
-
 def _member(name: str, data_type: str, value: object, radix: str = "Decimal") -> str:
-    return _value(data_type, value, radix).format(name)
+    return (
+        f'<DataValueMember Name="{name}" DataType="{data_type}" Radix="{radix}" Value="{value}"/>'
+    )
 
 
 def _array_member(name: str, data_type: str, values: list, radix: str = "Decimal") -> str:
@@ -142,74 +140,73 @@ def _array_member(name: str, data_type: str, values: list, radix: str = "Decimal
     )
 
 
-def _setpoint(i: int, name: str | None = None) -> str:
-    head = f'<StructureMember Name="{name}" DataType="Setpoint">' if name else (
-        '<Structure DataType="Setpoint">'
-    )  # fmt: skip
-    tail = "</StructureMember>" if name else "</Structure>"
-    return "\n".join(
+def _structure(data_type: str, members: list[str], name: str | None = None) -> str:
+    """A decorated structure: the tag's own (``name`` None) or a member called ``name``."""
+    if name is None:
+        head, tail = f'<Structure DataType="{data_type}">', "</Structure>"
+    else:
+        head = f'<StructureMember Name="{name}" DataType="{data_type}">'
+        tail = "</StructureMember>"
+    return "\n".join([head, *members, tail])
+
+
+def _string(text: str, name: str | None = None) -> str:
+    return _structure(
+        "STRING",
         [
-            head,
-            _member("Enabled", "BOOL", i % 2),
-            _member("Manual", "BOOL", 0),
-            _member("Value", "REAL", f"{i}.5", "Float"),
-            _array_member("Limits", "REAL", [f"{-i}.0", f"{i}.0"], "Float"),
-            tail,
-        ]
+            _member("LEN", "DINT", len(text)),
+            f'<DataValueMember Name="DATA" DataType="STRING" Radix="ASCII">\n'
+            f"<![CDATA['{text}']]>\n</DataValueMember>",
+        ],
+        name,
     )
+
+
+def _setpoint(i: int, name: str | None = None) -> str:
+    members = [
+        _member("Enabled", "BOOL", i % 2),
+        _member("Manual", "BOOL", 0),
+        _member("Value", "REAL", f"{i}.5", "Float"),
+        _array_member("Limits", "REAL", [f"{-i}.0", f"{i}.0"], "Float"),
+    ]
+    return _structure("Setpoint", members, name)
 
 
 def _station(i: int) -> str:
-    return "\n".join(
-        [
-            '<Structure DataType="Station">',
-            _member("Id", "DINT", i),
-            _array_member("Counts", "INT", [i % 100, 1, 2, 3]),
-            _setpoint(i, "Flow"),
-            '<StructureMember Name="Label" DataType="STRING">',
-            _member("LEN", "DINT", len(f"st{i}")),
-            f'<DataValueMember Name="DATA" DataType="STRING" Radix="ASCII">\n<![CDATA[\'st{i}\']]>'
-            "\n</DataValueMember>\n</StructureMember>",
-            _array_member("Alarms", "BOOL", [int(b == i % 32) for b in range(32)]),
-            "</Structure>",
-        ]
-    )
+    members = [
+        _member("Id", "DINT", i),
+        _array_member("Counts", "INT", [i % 100, 1, 2, 3]),
+        _setpoint(i, "Flow"),
+        _string(f"st{i}", "Label"),
+        _array_member("Alarms", "BOOL", [int(b == i % 32) for b in range(32)]),
+    ]
+    return _structure("Station", members)
 
 
 def _motor(i: int, name: str | None = None) -> str:
-    head = f'<StructureMember Name="{name}" DataType="Motor">' if name else (
-        '<Structure DataType="Motor">'
-    )  # fmt: skip
-    tail = "</StructureMember>" if name else "</Structure>"
-    return "\n".join(
-        [
-            head,
-            _member("EnableIn", "BOOL", 1),
-            _member("EnableOut", "BOOL", 1),
-            _member("Run", "BOOL", i % 2),
-            _member("Speed", "REAL", f"{i}.25", "Float"),
-            _member("Faulted", "BOOL", 0),
-            _member("Starts", "DINT", i),
-            _array_member("History", "REAL", [f"{k}.0" for k in range(8)], "Float"),
-            _setpoint(i, "Cfg"),
-            tail,
-        ]
-    )
+    members = [
+        _member("EnableIn", "BOOL", 1),
+        _member("EnableOut", "BOOL", 1),
+        _member("Run", "BOOL", i % 2),
+        _member("Speed", "REAL", f"{i}.25", "Float"),
+        _member("Faulted", "BOOL", 0),
+        _member("Starts", "DINT", i),
+        _array_member("History", "REAL", [f"{k}.0" for k in range(8)], "Float"),
+        _setpoint(i, "Cfg"),
+    ]
+    return _structure("Motor", members, name)
 
 
 def _pump(i: int) -> str:
-    return "\n".join(
-        [
-            '<Structure DataType="Pump">',
-            _member("EnableIn", "BOOL", 1),
-            _member("EnableOut", "BOOL", 1),
-            _member("Cmd", "BOOL", 1),
-            _member("Flow", "REAL", f"{i}.75", "Float"),
-            _motor(i, "Drive"),
-            _array_member("Pressures", "DINT", [i, i + 1, i + 2]),
-            "</Structure>",
-        ]
-    )
+    members = [
+        _member("EnableIn", "BOOL", 1),
+        _member("EnableOut", "BOOL", 1),
+        _member("Cmd", "BOOL", 1),
+        _member("Flow", "REAL", f"{i}.75", "Float"),
+        _motor(i, "Drive"),
+        _array_member("Pressures", "DINT", [i, i + 1, i + 2]),
+    ]
+    return _structure("Pump", members)
 
 
 def _tag(name: str, data_type: str, data: str, dims: str = "") -> str:
@@ -238,9 +235,7 @@ _SHAPES: list[Callable[[int], tuple[str, str, str]]] = [
     lambda i: ("DINT", "10", _array("DINT", list(range(i, i + 10)))),
     lambda i: ("REAL", "5", _array("REAL", [f"{k}.5" for k in range(5)], "Float")),
     lambda i: ("BOOL", "32", _array("BOOL", [int(k == i % 32) for k in range(32)])),
-    lambda i: ("STRING", "", f"<Structure DataType=\"STRING\">\n{_member('LEN', 'DINT', 4)}\n"
-               "<DataValueMember Name=\"DATA\" DataType=\"STRING\" Radix=\"ASCII\">\n"
-               "<![CDATA['text']]>\n</DataValueMember>\n</Structure>"),
+    lambda i: ("STRING", "", _string("text")),
     lambda i: ("Setpoint", "", _setpoint(i)),
     lambda i: ("Station", "", _station(i)),
     lambda i: ("Motor", "", _motor(i)),

@@ -4,6 +4,7 @@
   a client decodes it (a dict per structure, a flat list per array, text for a string);
 - :func:`mismatches`: how a value a client read differs from the declared one (every declared
   member must be there, equal; REALs compare to float precision);
+- :func:`leaves`: the path and value of every atomic leaf of a declared value;
 - :func:`serving`: a simulator serving a tag database on 127.0.0.1 and a free port;
 - :func:`pycomm3_driver`, :func:`pylogix_plc`: the clients with their default settings.
 """
@@ -104,6 +105,23 @@ def mismatches(read: Any, declared: Any, where: str = "") -> list[str]:
             return []
         return [f"{where}: read {read!r}, declared {declared!r}"]
     return [] if read == declared else [f"{where}: read {read!r}, declared {declared!r}"]
+
+
+def leaves(value: Any, path: str, dims: tuple[int, ...] = ()) -> Iterator[tuple[str, Any]]:
+    """(path, atomic value) of every leaf of a declared value; ``dims`` of a top-level array
+    (its flat list is indexed ``[i,j]`` then)."""
+    if isinstance(value, dict):
+        for member, inner in value.items():
+            yield from leaves(inner, f"{path}.{member}")
+    elif isinstance(value, list):
+        for i, inner in enumerate(value):
+            index, rest = [], i
+            for d in reversed(dims if len(dims) > 1 else (len(value),)):
+                index.insert(0, rest % d)
+                rest //= d
+            yield from leaves(inner, f"{path}[{','.join(map(str, index))}]")
+    elif value is not None:
+        yield path, value
 
 
 @contextlib.contextmanager

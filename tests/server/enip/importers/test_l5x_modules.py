@@ -12,6 +12,7 @@ import pytest
 from l5x_clients import (
     declared_value,
     decorated,
+    leaves,
     mismatches,
     pycomm3_driver,
     pylogix_plc,
@@ -244,18 +245,6 @@ def test_pycomm3_lists_and_reads_module_tags_and_members(served):
             assert plc.read(alias).value == plc.read(target).value == db.read(target)
 
 
-def _leaves(value, path):
-    """(path, atomic value) of every leaf of a declared value."""
-    if isinstance(value, dict):
-        for member, inner in value.items():
-            yield from _leaves(inner, f"{path}.{member}")
-    elif isinstance(value, list):
-        for i, inner in enumerate(value):
-            yield from _leaves(inner, f"{path}[{i}]")
-    else:
-        yield path, value
-
-
 def test_pylogix_lists_and_reads_module_tags_and_members(served):
     name, root, result, port = served
     db = result.db
@@ -269,8 +258,8 @@ def test_pylogix_lists_and_reads_module_tags_and_members(served):
             whole = plc.Read(tag)
             assert (whole.Status, bytes(whole.Value)) == ("Success", bytes(db[tag].data))
             declared = declared_value(decorated(module_tag(root, module, kind)))
-            leaves = list(_leaves(declared, tag))
-            for leaf, read in zip(leaves, plc.Read([path for path, _ in leaves])):
+            paths = list(leaves(declared, tag))
+            for leaf, read in zip(paths, plc.Read([path for path, _ in paths])):
                 assert read.Status == "Success", (leaf, read.Status)
                 assert mismatches(read.Value, leaf[1], leaf[0]) == []
 

@@ -26,6 +26,7 @@ import pytest
 from l5x_clients import (
     declared_value,
     decorated,
+    leaves,
     mismatches,
     pycomm3_driver,
     pylogix_plc,
@@ -254,25 +255,6 @@ def test_aoi_alarm_and_module_tags_read_as_dicts_with_their_members(project):
     assert kinds == {"AOI", "Module", "Predefined", "User"}
 
 
-def _leaves(value, path, dims=()):
-    """(path, atomic value) of every leaf of a declared value; ``dims`` of a top-level array
-    (its flat list is indexed ``[i,j]`` then)."""
-    if isinstance(value, dict):
-        for member, inner in value.items():
-            yield from _leaves(inner, f"{path}.{member}")
-    elif isinstance(value, list):
-        for i, inner in enumerate(value):
-            index = [i]
-            if len(dims) > 1:
-                index = []
-                for d in reversed(dims):
-                    index.insert(0, i % d)
-                    i //= d
-            yield from _leaves(inner, f"{path}[{','.join(map(str, index))}]")
-    elif value is not None:
-        yield path, value
-
-
 def test_pylogix_lists_and_reads_every_tag(project):
     name, root, result, port = project
     db = result.db
@@ -284,12 +266,12 @@ def test_pylogix_lists_and_reads_every_tag(project):
         assert {t.TagName for t in listed.Value} == {t.qualified_name for t in db.all_tags()} | (
             programs
         )
-        leaves = [
+        paths = [
             leaf
             for qname, value in expected.items()
-            for leaf in _leaves(value, qname, db.resolve(qname).dims)
+            for leaf in leaves(value, qname, db.resolve(qname).dims)
         ]
-        for (path, value), read in zip(leaves, plc.Read([path for path, _ in leaves])):
+        for (path, value), read in zip(paths, plc.Read([path for path, _ in paths])):
             assert read.Status == "Success", (path, read.Status)
             assert mismatches(read.Value, value, path) == []
         for qname in expected:
