@@ -8,7 +8,7 @@ from cpppo.server.enip.codec import cip, epath
 from cpppo.server.enip.codec.identity import decode_identity_attributes
 from cpppo.server.enip.codec.objects import INTERFACE_CONFIGURATION, PADDED_STRING, PATH
 from cpppo.server.enip.sim.controller import Controller
-from cpppo.server.enip.sim.device import Context, Identity
+from cpppo.server.enip.sim.device import IDENTITY_DEFAULTS, TCPIP, TCPIP_DEFAULTS, Context, Identity
 
 #: Spec 2.1.5: Get Attributes All of Identity 1/1 on the simulated 1756-L61.
 SPEC_IDENTITY_GAA = (
@@ -150,3 +150,21 @@ def test_identity_value_lookup():
     assert identity.value("serial number") == 0x1234
     with pytest.raises(KeyError):
         identity.value("no such thing")
+
+
+def test_defaults_are_read_only_and_each_object_has_its_own_copy():
+    """IDENTITY_DEFAULTS and TCPIP_DEFAULTS (nested values too) cannot be changed at run time;
+    a TCP/IP object's path and interface configuration are its own."""
+    with pytest.raises(TypeError):
+        IDENTITY_DEFAULTS["product name"] = "changed"
+    with pytest.raises(TypeError):
+        TCPIP_DEFAULTS["interface configuration"]["domain_name"] = "changed"
+    with pytest.raises(TypeError):
+        TCPIP_DEFAULTS["path to physical link"][0]["class"] = 1
+    first, second = TCPIP(), TCPIP(values={"path to physical link": [{"class": 0xF6}]})
+    assert PATH.decode(first.value_bytes(4)) == [[{"class": 0xF6}, {"instance": 1}]]
+    assert PATH.decode(second.value_bytes(4)) == [[{"class": 0xF6}]]
+    assert (
+        Identity().identity_attributes()[:8]
+        == tuple(decode_identity_attributes(SPEC_IDENTITY_GAA))[:8]
+    )

@@ -29,7 +29,7 @@ from cpppo.server.enip.client.cli import parse_address
 from cpppo.server.enip.tools import poll
 from cpppo.server.enip.tools.ab import powerflex_750_series
 
-PARAMS = ["Motor Velocity", "Output Current"]
+PARAMS = ("Motor Velocity", "Output Current")
 
 
 def report(events: queue.Queue, until: float | None) -> None:

@@ -19,6 +19,7 @@ import sys
 import threading
 import time
 from collections.abc import Sequence
+from types import MappingProxyType
 
 import cpppo
 from cpppo.server.enip.examples.poll_example import arguments, collector, report
@@ -26,12 +27,14 @@ from cpppo.server.enip.tools import poll
 from cpppo.server.enip.tools.ab import powerflex_750_series
 
 #: Poll cycle (seconds) -> the parameters polled at that rate.
-TARGETS = {
-    0.5: ["Output Frequency"],
-    1.0: ["Motor Velocity", "Output Current"],
-    5.0: ["Elapsed KwH"],
-    10.0: ["Speed Units"],
-}
+TARGETS = MappingProxyType(
+    {
+        0.5: ("Output Frequency",),
+        1.0: ("Motor Velocity", "Output Current"),
+        5.0: ("Elapsed KwH",),
+        10.0: ("Speed Units",),
+    }
+)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

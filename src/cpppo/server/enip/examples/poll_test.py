@@ -22,6 +22,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Mapping, Sequence
+from types import MappingProxyType
 from typing import Any
 
 from ..codec.types import type_named
@@ -42,22 +43,24 @@ __all__ = ["CONFIG_FILE", "PARAMETER_VALUES", "DpiParameter", "add_powerflex", "
 CONFIG_FILE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "poll_test.cfg")
 
 #: Simulated values, by parameter number (the spec's examples show 1, 3, 7, 14 and 300).
-PARAMETER_VALUES: Mapping[int, Any] = {
-    1: 456.78,  # Output Frequency, Hz
-    3: 789.01,  # Motor Velocity (Mtr Vel Fdbk), RPM
-    7: 123.45,  # Output Current, Amps
-    8: 230.4,  # Output Voltage, VAC
-    9: 27.5,  # Output Power, kW
-    11: 0.08,  # DC Bus Volts
-    13: 0.98765,  # Elapsed MWh
-    14: 987.65,  # Elapsed kWh
-    15: 1234.5,  # Elapsed Run Time, Hrs
-    20: 480.0,  # Rated Volts
-    21: 42.0,  # Rated Amps
-    22: 30.0,  # Rated kW
-    140: 567,  # Accel Time 1, Secs
-    300: 1,  # Speed Units: RPM
-}
+PARAMETER_VALUES: Mapping[int, Any] = MappingProxyType(
+    {
+        1: 456.78,  # Output Frequency, Hz
+        3: 789.01,  # Motor Velocity (Mtr Vel Fdbk), RPM
+        7: 123.45,  # Output Current, Amps
+        8: 230.4,  # Output Voltage, VAC
+        9: 27.5,  # Output Power, kW
+        11: 0.08,  # DC Bus Volts
+        13: 0.98765,  # Elapsed MWh
+        14: 987.65,  # Elapsed kWh
+        15: 1234.5,  # Elapsed Run Time, Hrs
+        20: 480.0,  # Rated Volts
+        21: 42.0,  # Rated Amps
+        22: 30.0,  # Rated kW
+        140: 567,  # Accel Time 1, Secs
+        300: 1,  # Speed Units: RPM
+    }
+)
 
 
 class DpiParameter(CipObject):

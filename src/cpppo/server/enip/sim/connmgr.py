@@ -11,6 +11,7 @@ match the request's route exactly.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from types import MappingProxyType
 from typing import Any
 
 from ..codec.cip import Service, encode_reply
@@ -64,13 +65,15 @@ class ConnectionManager(CipObject):
 
     class_id = 0x06
     class_name = "Connection Manager"
-    services = {
-        **CipObject.services,
-        Service.UNCONNECTED_SEND: "unconnected_send",
-        Service.FORWARD_OPEN: "forward_open",
-        Service.LARGE_FORWARD_OPEN: "forward_open",
-        Service.FORWARD_CLOSE: "forward_close",
-    }
+    services = MappingProxyType(
+        {
+            **CipObject.services,
+            Service.UNCONNECTED_SEND: "unconnected_send",
+            Service.FORWARD_OPEN: "forward_open",
+            Service.LARGE_FORWARD_OPEN: "forward_open",
+            Service.FORWARD_CLOSE: "forward_close",
+        }
+    )
 
     def __init__(
         self,

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any, ClassVar
 
 from ..codec.cip import (
@@ -99,12 +100,14 @@ class CipObject:
     revision: ClassVar[int] = 1
     #: Attribute ids in Get Attributes All order (None: all, ascending).
     gaa_order: ClassVar[tuple[int, ...] | None] = None
-    services: ClassVar[Mapping[int, str]] = {
-        Service.GET_ATTRIBUTES_ALL: "get_attributes_all",
-        Service.GET_ATTRIBUTE_LIST: "get_attribute_list",
-        Service.GET_ATTRIBUTE_SINGLE: "get_attribute_single",
-        Service.SET_ATTRIBUTE_SINGLE: "set_attribute_single",
-    }
+    services: ClassVar[Mapping[int, str]] = MappingProxyType(
+        {
+            Service.GET_ATTRIBUTES_ALL: "get_attributes_all",
+            Service.GET_ATTRIBUTE_LIST: "get_attribute_list",
+            Service.GET_ATTRIBUTE_SINGLE: "get_attribute_single",
+            Service.SET_ATTRIBUTE_SINGLE: "set_attribute_single",
+        }
+    )
 
     def __init__(self, instance_id: int = 1, name: str | None = None) -> None:
         self.instance_id = instance_id
@@ -271,19 +274,22 @@ class Directory:
 
 # ---- standard objects -------------------------------------------------------------------------
 
-#: The spec's controller (spec 2.1.5 shows its Get Attributes All bytes).
-IDENTITY_DEFAULTS: dict[str, Any] = {
-    "vendor number": 1,
-    "device type": 14,
-    "product code number": 54,
-    "product revision": 2836,  # 20.11: major in the low byte, minor in the high byte
-    "status word": 0x3160,
-    "serial number": 7079450,
-    "product name": "1756-L61/B LOGIX5561",
-    "state": 255,
-    "configuration consistency value": 0,
-    "heartbeat interval": 0,
-}
+#: The spec's controller: the Identity defaults docs/enip-server.md lists under cpppo.cfg
+#: (read-only).
+IDENTITY_DEFAULTS: Mapping[str, Any] = MappingProxyType(
+    {
+        "vendor number": 1,
+        "device type": 14,
+        "product code number": 54,
+        "product revision": 2836,  # 20.11: major in the low byte, minor in the high byte
+        "status word": 0x3160,
+        "serial number": 7079450,
+        "product name": "1756-L61/B LOGIX5561",
+        "state": 255,
+        "configuration consistency value": 0,
+        "heartbeat interval": 0,
+    }
+)
 
 _IDENTITY_LAYOUT = (
     (1, "vendor number", UINT),
@@ -351,22 +357,31 @@ class MessageRouter(CipObject):
         self.add_attribute(1, Attribute("Object List", UINT, [len(class_ids), *class_ids]))
 
 
-TCPIP_DEFAULTS: dict[str, Any] = {
-    "interface status": 2,
-    "configuration capability": 48,
-    "configuration control": 0,
-    "path to physical link": [{"class": 0xF6}, {"instance": 1}],
-    "interface configuration": {
-        "ip_address": "0.0.0.0",
-        "network_mask": "0.0.0.0",
-        "gateway_address": "0.0.0.0",
-        "dns_primary": "0.0.0.0",
-        "dns_secondary": "0.0.0.0",
-        "domain_name": "",
-    },
-    "host name": "",
-    "encapsulation inactivity timeout": 120,
-}
+#: The TCP/IP object's values where ``[TCPIP]`` gives none (read-only, nested values too: the
+#: object copies them).
+TCPIP_DEFAULTS: Mapping[str, Any] = MappingProxyType(
+    {
+        "interface status": 2,
+        "configuration capability": 48,
+        "configuration control": 0,
+        "path to physical link": (
+            MappingProxyType({"class": 0xF6}),
+            MappingProxyType({"instance": 1}),
+        ),
+        "interface configuration": MappingProxyType(
+            {
+                "ip_address": "0.0.0.0",
+                "network_mask": "0.0.0.0",
+                "gateway_address": "0.0.0.0",
+                "dns_primary": "0.0.0.0",
+                "dns_secondary": "0.0.0.0",
+                "domain_name": "",
+            }
+        ),
+        "host name": "",
+        "encapsulation inactivity timeout": 120,
+    }
+)
 #: Attribute 13, Encapsulation Inactivity Timeout: seconds (0 disables; CIP allows 0..3600).
 INACTIVITY_TIMEOUT_ATTRIBUTE = 13
 INACTIVITY_TIMEOUT_MAX = 3600
@@ -400,6 +415,7 @@ class TCPIP(CipObject):
         merged = {**TCPIP_DEFAULTS, **(values or {})}
         config = {**TCPIP_DEFAULTS["interface configuration"], **merged["interface configuration"]}
         merged["interface configuration"] = config
+        merged["path to physical link"] = [dict(seg) for seg in merged["path to physical link"]]
         for attr_id, key, cip_type in _TCPIP_LAYOUT:
             self.add_attribute(attr_id, Attribute(key.title(), cip_type, merged[key], dims=()))
         self.settable.update({3, 5, 6, INACTIVITY_TIMEOUT_ATTRIBUTE})

@@ -17,6 +17,7 @@ Freq"``, ``"Elapsed kWh"``); an unknown name raises a ParameterNameError naming 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
+from types import MappingProxyType
 from typing import Any
 
 from .getattr import parameter, proxy_simple
@@ -42,24 +43,26 @@ DPI_EEPROM_ATTRIBUTE = 9
 #: PowerFlex 750 series parameters: name -> (parameter number, CIP type, units).
 #: Both ``output_freq`` and ``output_frequency`` (and ``mtr_vel_fdbk``/``motor_velocity``) are
 #: kept, as the original tables name them. Speed Units: 0 = Hz, 1 = RPM.
-POWERFLEX_750_PARAMETERS: Mapping[str, tuple[int, str, str]] = {
-    "output_frequency": (1, "REAL", "Hz"),
-    "output_freq": (1, "REAL", "Hz"),
-    "mtr_vel_fdbk": (3, "REAL", "Hz/RPM"),
-    "motor_velocity": (3, "REAL", "Hz/RPM"),
-    "output_current": (7, "REAL", "Amps"),
-    "output_voltage": (8, "REAL", "VAC"),
-    "output_power": (9, "REAL", "kW"),
-    "dc_bus_volts": (11, "REAL", "VDC"),
-    "elapsed_mwh": (13, "REAL", "MWh"),
-    "elapsed_kwh": (14, "REAL", "kWh"),
-    "elapsed_run_time": (15, "REAL", "Hrs"),
-    "rated_volts": (20, "REAL", "VAC"),
-    "rated_amps": (21, "REAL", "Amps"),
-    "rated_kw": (22, "REAL", "kW"),
-    "accel_time_1": (140, "INT", "Secs"),
-    "speed_units": (300, "DINT", "Hz/RPM"),
-}
+POWERFLEX_750_PARAMETERS: Mapping[str, tuple[int, str, str]] = MappingProxyType(
+    {
+        "output_frequency": (1, "REAL", "Hz"),
+        "output_freq": (1, "REAL", "Hz"),
+        "mtr_vel_fdbk": (3, "REAL", "Hz/RPM"),
+        "motor_velocity": (3, "REAL", "Hz/RPM"),
+        "output_current": (7, "REAL", "Amps"),
+        "output_voltage": (8, "REAL", "VAC"),
+        "output_power": (9, "REAL", "kW"),
+        "dc_bus_volts": (11, "REAL", "VDC"),
+        "elapsed_mwh": (13, "REAL", "MWh"),
+        "elapsed_kwh": (14, "REAL", "kWh"),
+        "elapsed_run_time": (15, "REAL", "Hrs"),
+        "rated_volts": (20, "REAL", "VAC"),
+        "rated_amps": (21, "REAL", "Amps"),
+        "rated_kw": (22, "REAL", "kW"),
+        "accel_time_1": (140, "INT", "Secs"),
+        "speed_units": (300, "DINT", "Hz/RPM"),
+    }
+)
 
 
 def dpi_parameter(
@@ -75,7 +78,10 @@ class powerflex(proxy_simple):
     """An A-B PowerFlex drive: a simple CIP device with forgiving parameter names."""
 
     def parameter_substitution(
-        self, iterable: Iterable[Any] | str, parameters: dict | None = None, pass_thru: Any = None
+        self,
+        iterable: Iterable[Any] | str,
+        parameters: Mapping | None = None,
+        pass_thru: Any = None,
     ) -> Iterator[Any]:
         """Replace parameter names by ``(attribute, types, units)``; see
         :func:`~.parameter_names.substitute` (``pass_thru`` False: unknown names raise)."""
@@ -91,10 +97,12 @@ class powerflex(proxy_simple):
 class powerflex_750_series(powerflex):
     """The PowerFlex 750 series AC drives' parameters (see ``POWERFLEX_750_PARAMETERS``)."""
 
-    PARAMETERS = dict(
-        powerflex.PARAMETERS,
-        **{
-            name: dpi_parameter(number, typ, units)
-            for name, (number, typ, units) in POWERFLEX_750_PARAMETERS.items()
-        },
+    PARAMETERS = MappingProxyType(
+        dict(
+            powerflex.PARAMETERS,
+            **{
+                name: dpi_parameter(number, typ, units)
+                for name, (number, typ, units) in POWERFLEX_750_PARAMETERS.items()
+            },
+        )
     )

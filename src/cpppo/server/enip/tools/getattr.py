@@ -29,7 +29,8 @@ import sys
 import threading
 import time
 from collections import namedtuple
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
+from types import MappingProxyType
 from typing import Any
 
 from cpppo.history import timestamp
@@ -56,27 +57,29 @@ __all__ = [
 
 log = logging.getLogger("enip.get")
 
-#: Type names a proxy converts raw attribute data to (case-insensitive).
-CIP_TYPES: dict[str, Any] = {
-    "real": cip_types.REAL,
-    "lreal": cip_types.LREAL,
-    "sint": cip_types.SINT,
-    "usint": cip_types.USINT,
-    "int": cip_types.INT,
-    "uint": cip_types.UINT,
-    "dint": cip_types.DINT,
-    "udint": cip_types.UDINT,
-    "lint": cip_types.LINT,
-    "ulint": cip_types.ULINT,
-    "bool": cip_types.BOOL,
-    "word": cip_types.WORD,
-    "dword": cip_types.DWORD,
-    "lword": cip_types.LWORD,
-    "sstring": cip_types.SSTRING,
-    "string": objects.PADDED_STRING,  # CIP STRING in an attribute: UINT length, chars, pad
-    "ipaddr": objects.IPADDR,
-    "epath": objects.PATH,
-}
+#: Type names a proxy converts raw attribute data to (case-insensitive; read-only).
+CIP_TYPES: Mapping[str, Any] = MappingProxyType(
+    {
+        "real": cip_types.REAL,
+        "lreal": cip_types.LREAL,
+        "sint": cip_types.SINT,
+        "usint": cip_types.USINT,
+        "int": cip_types.INT,
+        "uint": cip_types.UINT,
+        "dint": cip_types.DINT,
+        "udint": cip_types.UDINT,
+        "lint": cip_types.LINT,
+        "ulint": cip_types.ULINT,
+        "bool": cip_types.BOOL,
+        "word": cip_types.WORD,
+        "dword": cip_types.DWORD,
+        "lword": cip_types.LWORD,
+        "sstring": cip_types.SSTRING,
+        "string": objects.PADDED_STRING,  # CIP STRING in an attribute: UINT length, chars, pad
+        "ipaddr": objects.IPADDR,
+        "epath": objects.PATH,
+    }
+)
 
 #: Reply statuses that carry a value: success, and partial data (the value so far).
 _VALUE_STATUSES = (Status.SUCCESS, Status.PARTIAL_TRANSFER)
@@ -151,29 +154,31 @@ class proxy:
     parameter = parameter
     CIP_TYPES = CIP_TYPES
 
-    PARAMETERS: dict[str, parameter] = {
-        "product_name": parameter("@1/1/7", "SSTRING", None),
-        "identity": parameter(
-            "@1/1", ["INT", "INT", "INT", "INT", "INT", "DINT", "SSTRING", "USINT"], "Identity"
-        ),
-        "tcpip": parameter(
-            "@0xF5/1",
-            [
-                "DWORD",
-                "DWORD",
-                "DWORD",
-                "EPATH",
-                "IPADDR",
-                "IPADDR",
-                "IPADDR",
-                "IPADDR",
-                "IPADDR",
-                "STRING",
-                "STRING",
-            ],
-            "TCPIP",
-        ),
-    }
+    PARAMETERS: Mapping[str, parameter] = MappingProxyType(
+        {
+            "product_name": parameter("@1/1/7", "SSTRING", None),
+            "identity": parameter(
+                "@1/1", ["INT", "INT", "INT", "INT", "INT", "DINT", "SSTRING", "USINT"], "Identity"
+            ),
+            "tcpip": parameter(
+                "@0xF5/1",
+                [
+                    "DWORD",
+                    "DWORD",
+                    "DWORD",
+                    "EPATH",
+                    "IPADDR",
+                    "IPADDR",
+                    "IPADDR",
+                    "IPADDR",
+                    "IPADDR",
+                    "STRING",
+                    "STRING",
+                ],
+                "TCPIP",
+            ),
+        }
+    )
 
     def __init__(
         self,

@@ -16,7 +16,7 @@ from ..client.cli import ArgumentParser, parse_address
 
 __all__ = ["TAGS", "main"]
 
-TAGS = ["Tag[0-9]+16=(DINT)4,5,6,7,8,9", "@0x2/1/1", "Tag[3-5]"]
+TAGS = ("Tag[0-9]+16=(DINT)4,5,6,7,8,9", "@0x2/1/1", "Tag[3-5]")
 
 
 def main(argv: list[str] | None = None) -> int:
