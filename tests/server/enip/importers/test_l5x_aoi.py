@@ -226,3 +226,30 @@ def test_pycomm3_reads_an_instance_as_a_dict_and_each_member_by_name(loaded):
         assert comm.Read("Out1.Stage.Count").Value == 11
         assert comm.Read("Out1.RunAlias").Value is True
         assert comm.Read("Program:Main.In1.Gain").Value == 0.5
+
+
+def test_an_encoded_definition_is_laid_out_from_its_parameters():
+    """A signed or protected add-on instruction hides its local tags: its instances' L5K text
+    (made for the whole layout) is not applied; their decorated data is."""
+    params = _param("EnableIn", "BOOL") + _param("EnableOut", "BOOL", "Output")
+    encoded = (
+        '<EncodedData EncodedType="AddOnInstructionDefinition" Name="Sealed" Revision="1.0">'
+        f"<Parameters>{params}{_param('Level', 'REAL')}</Parameters>AAnhMyyI5iS32KPK</EncodedData>"
+    )
+    tag = (
+        '<Tag Name="S1" TagType="Base" DataType="Sealed">'
+        + '<Data Format="L5K"><![CDATA[[1,2.5,99,98]]]></Data>'
+        + '<Data Format="Decorated"><Structure DataType="Sealed">'
+        + _value("EnableIn", "BOOL", "1") + _value("Level", "REAL", "2.5")
+        + "</Structure></Data></Tag>"
+    )  # fmt: skip
+    export = (
+        '<?xml version="1.0" encoding="UTF-8"?><RSLogix5000Content SoftwareRevision="36.00">'
+        f'<Controller Name="C"><AddOnInstructionDefinitions>{encoded}'
+        f"</AddOnInstructionDefinitions><Tags>{tag}</Tags></Controller></RSLogix5000Content>"
+    )
+    result = load_l5x(export.encode())
+    assert result.warnings == [
+        "add-on instruction Sealed: its definition is encoded: laid out from its parameters only"
+    ]
+    assert result.db.read("S1") == {"EnableIn": True, "EnableOut": False, "Level": 2.5}

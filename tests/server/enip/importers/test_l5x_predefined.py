@@ -2,7 +2,8 @@
 ALARM_ANALOG, ALARM_DIGITAL built in; FBD, SFC and other types built from their decorated data;
 opaque types sized by L5K text or a hex image; UDTs using all of these; produced and consumed
 tags; partial exports; a definition of a built-in type's name. pycomm3 1.2.16 (defaults) reads
-them as dicts of their members, and an opaque one as its bytes."""
+them as dicts of their members, and an opaque one as its bytes; pylogix 1.1.6 lists and reads
+them."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from cpppo.server.enip.main import build_controller
 from cpppo.server.enip.net.server import ServerThread
 
 pycomm3 = pytest.importorskip("pycomm3")
+pylogix = pytest.importorskip("pylogix")
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -196,7 +198,7 @@ def test_opaque_types_hold_the_bytes_their_data_shows(loaded):
     assert db.data_type("Cell").member("Axis").type is axis
 
 
-def test_pycomm3_reads_them_as_dicts_and_an_opaque_one_as_bytes(loaded):
+def test_pycomm3_and_pylogix_read_them(loaded):
     controller = build_controller(
         ["Spare=FBD_TIMER", "Cells=Cell[2]", "Msgs=MESSAGE[2]"],
         {"product revision": 33 | 11 << 8},
@@ -219,6 +221,16 @@ def test_pycomm3_reads_them_as_dicts_and_an_opaque_one_as_bytes(loaded):
         assert [w.error for w in written] == [None] * 3
         assert plc.read("Axis1.Data[0]").value == 9 and plc.read("Spare.PRE").value == 5
         assert plc.read("Msgs[1]").value["FLAGS"] == 1 << 8
+    with (
+        ServerThread(controller, ("127.0.0.1", 0)) as server,
+        pylogix.PLC("127.0.0.1", port=server.address[1]) as comm,
+    ):
+        listed = {t.TagName: t.DataType for t in comm.GetTagList(allTags=True).Value}
+        assert listed["Ton1"] == "FBD_TIMER" and listed["Program:Seq.Step1"] == "SFC_STEP"
+        assert listed["Msg"] == "MESSAGE" and listed["Axis1"] == "AXIS_CIP_DRIVE"
+        reads = comm.Read(["Ton1.PRE", "Msg.REQ_LEN", "Loop.SP", "Program:Seq.Step1.T"])
+        assert [r.Value for r in reads] == [2000, 12, 50.0, 250]
+        assert len(comm.Read("Axis1").Value) == 24  # an opaque structure: its bytes
 
 
 def test_a_memory_image_made_for_logix_s_own_layout_is_not_applied_to_ours():

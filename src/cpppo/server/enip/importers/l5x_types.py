@@ -175,6 +175,8 @@ class TypeBuilder:
         for alias in missing:
             self.report.warn(f"{label} {name}: alias parameter {alias} does not resolve")
         self._ignored[id(s)] = {m.casefold() for m in (*overlapping, *missing)}
+        if node.tag == "EncodedData":
+            self._made_up.add(id(s))  # its local tags are hidden: Logix's data will not fit
         return s
 
     def _builtin(self, name: str) -> DataType | None:
