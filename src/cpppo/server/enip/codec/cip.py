@@ -44,6 +44,7 @@ from __future__ import annotations
 import struct
 from collections.abc import Iterable, Mapping, Sequence
 from enum import IntEnum
+from types import MappingProxyType
 from typing import NamedTuple
 
 from . import connection, tags
@@ -111,11 +112,17 @@ class Service(IntEnum):
     LARGE_FORWARD_OPEN = 0x5B
 
 
-# constants: never mutate these segments (copy them: [dict(s) for s in MESSAGE_ROUTER_PATH])
-MESSAGE_ROUTER_PATH: tuple[dict, ...] = ({"class": 0x02}, {"instance": 1})
-CONNECTION_MANAGER_PATH: tuple[dict, ...] = ({"class": 0x06}, {"instance": 1})
-MESSAGE_ROUTER_EPATH = b"\x20\x02\x24\x01"
-CONNECTION_MANAGER_EPATH = b"\x20\x06\x24\x01"
+# Read-only segments (copy them to extend a path: [dict(s) for s in MESSAGE_ROUTER_PATH]).
+MESSAGE_ROUTER_PATH: tuple[Mapping[str, int], ...] = (
+    MappingProxyType({"class": 0x02}),
+    MappingProxyType({"instance": 1}),
+)
+CONNECTION_MANAGER_PATH: tuple[Mapping[str, int], ...] = (
+    MappingProxyType({"class": 0x06}),
+    MappingProxyType({"instance": 1}),
+)
+MESSAGE_ROUTER_EPATH = encode_epath([dict(s) for s in MESSAGE_ROUTER_PATH])
+CONNECTION_MANAGER_EPATH = encode_epath([dict(s) for s in CONNECTION_MANAGER_PATH])
 
 _U16 = struct.Struct("<H")
 _U16x2 = struct.Struct("<HH")
