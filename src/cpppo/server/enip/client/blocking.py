@@ -133,24 +133,25 @@ class connector(client):
         )
         if self._broken is not None:
             pipe.fail(self._broken)
-        next_request, next_result = pipe.next_request, pipe.next_result
+        requests, results, in_flight = pipe.requests, pipe.results, pipe.in_flight
         while True:
-            frame = next_request()
-            while frame is not None:
+            frames = requests()
+            if frames:
+                unsent = len(frames)
                 try:
-                    self.send(frame)
+                    if self.udp:  # a datagram each
+                        for frame in frames:
+                            self.send(frame)
+                            unsent -= 1
+                    else:
+                        self.send(frames[0] if unsent == 1 else b"".join(frames))
                 except ClientError as exc:
                     self._broken = exc
-                    pipe.fail(exc, unsent=True)
-                    break
-                frame = next_request()
-            if connection is not None:
-                self.sequence = pipe.sequence
-            result = next_result()
-            while result is not None:
-                yield result
-                result = next_result()
-            if not pipe.in_flight:
+                    pipe.fail(exc, unsent)
+                if connection is not None:
+                    self.sequence = pipe.sequence
+            yield from results()
+            if not in_flight:
                 if pipe.finished:
                     return
                 continue

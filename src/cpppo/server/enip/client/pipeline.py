@@ -4,9 +4,9 @@ socket, a clock or a thread: a transport moves the bytes and decides how long to
 
     pipe = Pipeline(operations, session=handle, router=Router(...), depth=5, multiple=500)
     while not pipe.finished:
-        while (frame := pipe.next_request()) is not None:
+        for frame in pipe.requests():
             sock.sendall(frame)
-        while (result := pipe.next_result()) is not None:
+        for result in pipe.results():
             print(result)                       # (idx, dsc, op, reply, status, value)
         if pipe.in_flight:
             pipe.receive_data(sock.recv(65536)) # or pipe.fail(ReplyTimeout(...)), EOF, ...
@@ -26,12 +26,13 @@ operation not yet complete then fails with that BadReply, as with :meth:`Pipelin
 Public API:
     Pipeline(operations, session=0, router=None, connection_id=None, sequence=0, index=0,
              depth=1, multiple=0, fragment=False, plans=None, stream=None)
-        .next_request() -> bytes | None     the next frame to send (None: full, waiting or done).
+        .requests() -> list[bytes]          the frames to send now (as many as ``depth`` allows).
         .receive_data(data)                 reply bytes from a TCP stream.
         .receive_frame(header, payload)     one whole reply (a UDP datagram, say).
-        .next_result() -> tuple | None      the next completed operation, in issue order.
-        .fail(error, unsent=False)          the connection failed: fail all that is left.
-        .finished, .in_flight, .broken, .index, .sequence
+        .results() -> list[tuple]           the operations completed, in issue order.
+        .fail(error, unsent=0)              the connection failed: fail all that is left.
+        .in_flight                          the requests awaiting replies (a dict; falsy if none).
+        .finished, .broken, .index, .sequence
 """
 
 from __future__ import annotations
@@ -70,6 +71,8 @@ from .stream import ReplyStream
 __all__ = ["Pipeline"]
 
 _MESSAGE_ROUTER_EPATH = encode_epath(MESSAGE_ROUTER_PATH)
+# The keys with which an operation may route itself differently from the pipeline's defaults.
+_ROUTING = frozenset(("route_path", "send_path", "priority_time_tick", "timeout_ticks"))
 # A Multiple Service Packet reply whose parts are worth reading (0x1E: one of them failed).
 _MSP_OK = (Status.SUCCESS, Status.EMBEDDED_SERVICE_ERROR)
 
@@ -112,7 +115,6 @@ class Pipeline:
         "_connection_id",
         "_exhausted",
         "_fragment",
-        "_inflight",
         "_limit",
         "_multiple",
         "_order",
@@ -123,6 +125,7 @@ class Pipeline:
         "_stream",
         "_waiting",
         "broken",
+        "in_flight",
         "index",
         "sequence",
     )
@@ -152,7 +155,9 @@ class Pipeline:
         self._stream = stream if stream is not None else ReplyStream()
         self._waiting: deque[tuple[Part, tuple | None]] = deque()  # parts ready to send
         self._order: deque[Operation] = deque()  # operations in issue order
-        self._inflight: dict[Any, _Request] = {}  # by sender context, or sequence if connected
+        #: The requests sent and not yet answered, by sender context (or sequence number if
+        #: connected): while there are any, feed the pipeline the replies.
+        self.in_flight: dict[Any, _Request] = {}
         self._exhausted = False
         #: The error that ended the pipeline (None while it runs).
         self.broken: ClientError | None = None
@@ -163,26 +168,22 @@ class Pipeline:
 
     # -- state ---------------------------------------------------------------------------------
     @property
-    def in_flight(self) -> int:
-        """Requests sent and not yet answered: while there are any, feed the pipeline replies."""
-        return len(self._inflight)
-
-    @property
     def finished(self) -> bool:
-        """True when every operation has been handed out by :meth:`next_result` (known once
-        :meth:`next_request` has found the operations exhausted, or the pipeline broke)."""
+        """True when every operation has been handed out by :meth:`results` (known once
+        :meth:`requests` has found the operations exhausted, or the pipeline broke)."""
         return not self._order and (
             self.broken is not None
-            or (self._exhausted and not self._waiting and not self._inflight)
+            or (self._exhausted and not self._waiting and not self.in_flight)
         )
 
-    def next_result(self) -> tuple | None:
-        """The next operation's ``(idx, dsc, op, reply, status, value)`` once it and all issued
-        before it are complete; None until then."""
+    def results(self) -> list[tuple]:
+        """The ``(idx, dsc, op, reply, status, value)`` of each operation now complete whose
+        predecessors have all been handed out, in issue order ([] if none)."""
         order = self._order
-        if order and order[0].done:
-            return order.popleft().result()
-        return None
+        done = []
+        while order and order[0].done:
+            done.append(order.popleft().result())
+        return done
 
     # -- operations in, frames out ---------------------------------------------------------------
     def _pull(self) -> bool:
@@ -196,7 +197,11 @@ class Pipeline:
             op = parse_operation(op)
         try:
             oper, parts = plan(op, None, self._fragment, self._multiple, self._plans)
-            key = None if self._connection_id is not None else self._router.key(op)
+            key = (
+                None
+                if self._connection_id is not None or _ROUTING.isdisjoint(op)
+                else self._router.key(op)
+            )
         except (EncodeError, OperationError) as exc:
             oper = Operation(op, self.index, "", f"Single ?? {op.get('path')!r}")
             oper.fail(exc)
@@ -209,21 +214,22 @@ class Pipeline:
             self._waiting.extend((part, key) for part in parts)
         return True
 
-    def next_request(self) -> bytes | None:
-        """The next encapsulated request to send, or None while ``depth`` requests are in
-        flight, the pipeline is broken or no operations are left to issue.
+    def requests(self) -> list[bytes]:
+        """The encapsulated requests to send now, in order: as many as there is room for in
+        flight (``depth``); [] while full, broken or out of operations.
 
         Consecutive requests with the same routing are packed into one Multiple Service Packet
         while the request and its estimated reply fit ``multiple`` bytes. An operation that
         cannot be encoded fails alone (its result says why) and is skipped.
         """
-        inflight = self._inflight
+        frames: list[bytes] = []
+        inflight = self.in_flight
         waiting = self._waiting
         multiple = self._multiple
         while len(inflight) < self._limit and self.broken is None:
             if not waiting:
                 if self._exhausted or not self._pull():
-                    return None
+                    break
                 continue
             part, key = waiting.popleft()
             batch = [part]
@@ -246,8 +252,8 @@ class Pipeline:
                     rpy_size += nxt.reply_size + 2
             frame = self._issue(batch, key)
             if frame is not None:
-                return frame
-        return None
+                frames.append(frame)
+        return frames
 
     def _issue(self, batch: list[Part], key: tuple | None) -> bytes | None:
         """Encode one request carrying ``batch`` and record it in flight; None (and the batch's
@@ -280,7 +286,7 @@ class Pipeline:
             for p in batch:
                 p.owner.fail(exc)
             return None
-        self._inflight[name] = _Request(index, batch, use_msp)
+        self.in_flight[name] = _Request(index, batch, use_msp)
         return frame
 
     # -- replies in, results out -----------------------------------------------------------------
@@ -310,7 +316,7 @@ class Pipeline:
                     raise BadReply(f"unexpected command 0x{header.command:04X}")
                 name = bytes(header.context).rstrip(b"\0")
                 cip = None
-            request = self._inflight.pop(name, None)
+            request = self.in_flight.pop(name, None)
             if request is None:
                 raise BadReply(f"reply to no request in flight (context {name!r})")
         except (BadReply, DecodeError) as exc:
@@ -366,19 +372,28 @@ class Pipeline:
                 self._waiting.appendleft((follow, key))
 
     # -- the connection failed ---------------------------------------------------------------------
-    def fail(self, error: ClientError, unsent: bool = False) -> None:
+    def fail(self, error: ClientError, unsent: int = 0) -> None:
         """End the pipeline: every operation not yet complete, and every one not yet taken from
         ``operations``, fails with ``error`` (the transport's: timeout, EOF, a failed send).
-        ``unsent``: the last frame :meth:`next_request` gave could not be sent, so its index is
-        used again for the operations never issued."""
+
+        ``unsent``: the last so many frames :meth:`requests` gave could not be sent, so the
+        operations they carried count as never issued: they, and all after them, take the
+        index of the first of those frames.
+        """
         if self.broken is None:
             self.broken = error
+        inflight = self.in_flight
         if unsent:
-            self.index -= 1
-        for request in self._inflight.values():
+            first = self.index - unsent
+            for request in list(inflight.values())[-unsent:]:
+                for p in request.parts:
+                    if p.owner.index is not None and p.owner.index > first:
+                        p.owner.index = first
+            self.index = first
+        for request in inflight.values():
             for p in request.parts:
                 p.owner.fail(error)
-        self._inflight.clear()
+        inflight.clear()
         waiting = self._waiting
         for p, _ in waiting:
             p.owner.fail(error)

@@ -26,11 +26,6 @@ log = logging.getLogger("enip.cli")
 _COMMANDS = frozenset(int(c) for c in Command)
 
 
-def _command_of(data: bytes | bytearray | memoryview) -> int:
-    """The encapsulation command at the start of ``data`` (0 if fewer than 2 bytes)."""
-    return data[0] | data[1] << 8 if len(data) > 1 else 0
-
-
 class ReplyStream:
     """Frames the byte stream (or datagrams) from one device into encapsulated messages.
 
@@ -56,12 +51,17 @@ class ReplyStream:
         an unframeable header (one announcing too long a payload) when no messages are queued;
         otherwise that fault is queued after them.
         """
-        if not self._framer.buffered and _command_of(data) not in _COMMANDS:
+        framer = self._framer
+        if (
+            not framer.buffered
+            and len(data) > 1
+            and data[0] | data[1] << 8 not in _COMMANDS  # the command a message starts with
+        ):
             raise BadReply(f"garbage from {self.peer}: {bytes(data[:24]).hex()}")
         frames = self.frames
         peer = self.peer
         try:
-            for header, payload in self._framer.feed(data):
+            for header, payload in framer.feed(data):
                 frames.append((header, payload, peer))
         except DecodeError as exc:
             for header, payload in exc.frames:
