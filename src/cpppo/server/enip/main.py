@@ -1,4 +1,5 @@
-"""``python -m cpppo.server.enip`` / ``enip_server``: run a simulated ControlLogix (spec 2.1.1).
+"""``python -m cpppo.server.enip`` / ``enip_server``: run a simulated ControlLogix
+(docs/enip-server.md).
 
 ``main(argv=None, attribute_class=Attribute, server=None, ...)`` parses the command line, loads
 ``cpppo.cfg`` and any tag database (``--l5x`` Studio 5000 export, ``--tag-db`` JSON), builds a
@@ -85,7 +86,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def make_parser(prog: str = "enip_server") -> argparse.ArgumentParser:
-    """The command-line parser (every option of spec 2.1.1, plus config and transport options)."""
+    """The command-line parser: every option docs/enip-server.md lists."""
     parser = _Parser(
         prog=prog,
         description="Simulate an Allen-Bradley ControlLogix controller (EtherNet/IP CIP).",
@@ -364,7 +365,8 @@ def main(
 ) -> int:
     """Run the simulator until stopped; return the exit status (see the module docstring).
 
-    ``attribute_class``: the Attribute class every tag gets (spec 2.1.3); ``server``: a
+    ``attribute_class``: the Attribute class every tag gets (docs/enip-server.md, Customising
+    tag I/O); ``server``: a
     :class:`ServerControl` to drive it from another thread (``server.done = True`` stops it).
     ``setup``: called with the Controller once built, to add objects (eg. ``poll_test``'s DPI
     parameters) or change its settings before it is served.

@@ -1,5 +1,6 @@
-"""The client's operation syntax (spec 2.1.4-2.1.5): strings such as ``SCADA[1-3]=(DINT)4,5,6`` or
-``@1/1/7`` become operation dicts a :class:`~cpppo.server.enip.client.connector` can issue.
+"""The client's operation syntax (docs/enip-client.md): strings such as
+``SCADA[1-3]=(DINT)4,5,6`` or ``@1/1/7`` become operation dicts a
+:class:`~cpppo.server.enip.client.connector` can issue.
 
 Pure functions, no I/O. Public API:
     parse_operations(tags, fragment=False, int_type=None, **kwds) -> iterator of operation dicts
@@ -301,7 +302,7 @@ def _values(text: str, whole: str, int_type: type[CipType]) -> tuple[type[CipTyp
     stripped = text.strip()
     is_string = typ is not None and (typ.size is None or typ is LOGIX_STRING)
     if not is_string and len(stripped) >= 2 and stripped[0] == "[" and stripped[-1] == "]":
-        stripped = stripped[1:-1]  # spec 2.1.3 writes Tag[0-3]=[0,1,2,3]
+        stripped = stripped[1:-1]  # Tag[0-3]=[0,1,2,3], as docs/poll.md writes
     raws = _split_values(stripped, whole)
     if typ is None:
         typ = REAL if any("." in v for v in raws) else int_type

@@ -6,7 +6,8 @@ Public API:
         ``cpf.IdentityItem``, or a NamedTuple such as ``encap.EncapHeader`` -- as a JSON-like
         block with one line per leaf, nested keys flattened into dotted paths
         (``"enip.CIP.list_identity.CPF.item[0].identity_object.sin_addr": "192.168.0.201"``), as
-        spec 2.1.5 shows. Bytes values are shown as their Python repr; other values as JSON.
+        docs/enip-client.md shows. Bytes values are shown as their Python repr, other values as
+        JSON.
         Re-exported as ``cpppo.server.enip.enip_format``.
     flatten(obj) -> list[tuple[str, Any]]
         The (dotted key, leaf value) pairs enip_format prints, in order.

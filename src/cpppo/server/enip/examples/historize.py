@@ -1,4 +1,4 @@
-"""Record every read, write and failure of every tag in a history file (spec 2.1.3).
+"""Record every read, write and failure of every tag in a history file (docs/poll.md).
 
     python -m cpppo.server.enip.historize FILE [simulator options] TAG=TYPE[n] ...
 

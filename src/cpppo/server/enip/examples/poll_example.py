@@ -1,4 +1,4 @@
-"""Poll an A-B PowerFlex 750 series drive once a second (spec 2.1.7).
+"""Poll an A-B PowerFlex 750 series drive once a second (docs/poll.md).
 
     python -m cpppo.server.enip.poll_example [<host>[:<port>] [<seconds>]]
 

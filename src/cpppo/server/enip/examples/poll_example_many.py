@@ -1,4 +1,4 @@
-"""Poll A-B PowerFlex 750 parameters at different rates over one connection (spec 2.1.7).
+"""Poll A-B PowerFlex 750 parameters at different rates over one connection (docs/poll.md).
 
     python -m cpppo.server.enip.poll_example_many [<host>[:<port>] [<seconds>]]
 

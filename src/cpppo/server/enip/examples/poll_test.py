@@ -1,4 +1,4 @@
-"""``python -m cpppo.server.enip.poll_test``: a simulated A-B PowerFlex drive (spec 2.1.7).
+"""``python -m cpppo.server.enip.poll_test``: a simulated A-B PowerFlex drive (docs/poll.md).
 
 The simulator of ``cpppo.server.enip`` (same options and tags, eg. ``-a :44818 SCADA=INT[100]``)
 made to look like a PowerFlex behind its 20-COMM-E adapter:

@@ -1,4 +1,4 @@
-"""Tags that read the current temperature of the city they are named after (spec 2.1.3).
+"""Tags that read the current temperature of the city they are named after (docs/poll.md).
 
     python -m cpppo.server.enip.weather [--weather-url URL] [--weather-appid KEY]
         [--weather-units metric|imperial|standard] [--weather-timeout SECONDS]

@@ -11,8 +11,8 @@ attributes (Identity, TCP/IP, ...) keep values of their own: fixed-size types pa
 ``bytearray`` (the wire image), variable-size ones (SSTRING, CIP STRING) as a list of strings.
 
 Item access (``attr[i]``, ``attr[i:j]``, ``attr[i] = v``, ``attr[i:j] = [..]``) decodes/encodes
-values. A subclass that overrides ``__getitem__`` or ``__setitem__`` (spec 2.1.3) sees every tag
-read and write: the simulator then accesses the tag only through items, off the event loop
+values. A subclass that overrides ``__getitem__`` or ``__setitem__`` (docs/enip-server.md) sees
+every tag read and write: the simulator then accesses the tag only through items, off the event loop
 (``blocking`` is True for such a subclass unless it sets ``blocking = False``). All access is
 guarded by a re-entrant lock, so other threads (web API, user code) may read and write
 concurrently.

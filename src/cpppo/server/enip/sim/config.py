@@ -1,6 +1,6 @@
 """Loading ``cpppo.cfg``: the configuration of the simulated controller's standard CIP objects.
 
-Files are read in this order, later ones overriding earlier ones (spec 2.1.2):
+Files are read in this order, later ones overriding earlier ones (docs/enip-server.md, cpppo.cfg):
 ``/etc/cpppo.cfg`` (``%APPDATA%\\cpppo.cfg`` on Windows), ``~/.cpppo.cfg``, ``./cpppo.cfg``,
 then any files named with ``-c/--config``.
 

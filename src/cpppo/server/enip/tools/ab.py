@@ -1,4 +1,4 @@
-"""Allen-Bradley devices reached through simple (non-routing) CIP proxies (spec 2.1.6, 2.1.7).
+"""Allen-Bradley devices reached through simple (non-routing) CIP proxies (docs/poll.md).
 
 ``powerflex``: a PowerFlex AC drive behind its EtherNet/IP adapter (eg. 20-COMM-E). It routes
 nothing (no route path, no send path) and offers Get/Set Attribute Single on the DPI Parameter

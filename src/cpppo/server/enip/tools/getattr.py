@@ -1,4 +1,5 @@
-"""Get/Set Attribute access to CIP devices, and the ``proxy`` API (spec 2.1.6).
+"""Get/Set Attribute access to CIP devices, and the ``proxy`` API (docs/enip-client.md and
+docs/poll.md).
 
 ``python -m cpppo.server.enip.getattr '@1/1' '@1/1/7'`` prints, per operation,
 ``<timestamp>: <idx>: Single G_A_A @0x0001/1 == [1, 0, 14, ...]``.

@@ -1,6 +1,6 @@
 """``python -m cpppo.server.enip.list_services``: List Services (and optionally List Identity and
 List Interfaces) of an EtherNet/IP device, over TCP or UDP (optionally broadcast), printing each
-reply with ``enip_format`` (one JSON line per dotted key, spec 2.1.5)."""
+reply with ``enip_format`` (one JSON line per dotted key, as docs/enip-client.md shows)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Poll parameters of a CIP device at a steady rate, riding out failures (spec 2.1.7).
+"""Poll parameters of a CIP device at a steady rate, riding out failures (docs/poll.md).
 
 Public API:
     poll(proxy_class=None, address=None, depth=None, multiple=None, timeout=None,

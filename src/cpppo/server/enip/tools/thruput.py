@@ -1,4 +1,5 @@
-"""``python -m cpppo.server.enip.thruput``: measure Tag I/O thruput with pipelining (spec 2.1.5).
+"""``python -m cpppo.server.enip.thruput``: measure Tag I/O thruput with pipelining
+(docs/enip-client.md).
 
     python -m cpppo.server.enip.thruput -a <host> "Volume" "Temperature" --repeat 25 --depth 20
 
