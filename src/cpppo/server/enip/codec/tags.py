@@ -56,6 +56,7 @@ from types import MappingProxyType
 from typing import Any, NamedTuple
 
 from .errors import DecodeError, EncodeError
+from .status import Status
 from .types import STRUCT_CODE
 
 __all__ = [
@@ -99,10 +100,6 @@ __all__ = [
     "template_definition_words",
 ]
 
-NOT_ENOUGH_DATA = 0x13
-ATTRIBUTE_NOT_SUPPORTED = 0x14
-INVALID_PARAMETER = 0x20
-
 _U8 = struct.Struct("<B")
 _U16 = struct.Struct("<H")
 _U32 = struct.Struct("<I")
@@ -115,7 +112,7 @@ _new = tuple.__new__
 
 
 def _short(what: str, need: int, have: int) -> DecodeError:
-    return DecodeError(f"{what}: need {need} bytes, have {have}", status=NOT_ENOUGH_DATA)
+    return DecodeError(f"{what}: need {need} bytes, have {have}", status=Status.NOT_ENOUGH_DATA)
 
 
 class TypeRef(NamedTuple):
@@ -286,7 +283,7 @@ def decode_read_modify_write(buf: bytes | bytearray | memoryview) -> ReadModifyW
         raise _short("Read-Modify-Write", 2, len(buf))
     (size,) = _U16.unpack_from(buf, 0)
     if size not in _MASK_SIZES:
-        raise DecodeError(f"Read-Modify-Write mask size {size}", status=INVALID_PARAMETER)
+        raise DecodeError(f"Read-Modify-Write mask size {size}", status=Status.INVALID_PARAMETER)
     if 2 + 2 * size > len(buf):
         raise _short("Read-Modify-Write", 2 + 2 * size, len(buf))
     raw = bytes(buf[2 : 2 + 2 * size])
@@ -454,9 +451,9 @@ def encode_template_attributes(ids: Sequence[int], values: Mapping[int, int]) ->
         for attr in ids:
             size = TEMPLATE_ATTRIBUTE_SIZES.get(attr)
             if size is None or attr not in values:
-                parts.append(_U16x2.pack(attr, ATTRIBUTE_NOT_SUPPORTED))
+                parts.append(_U16x2.pack(attr, Status.ATTRIBUTE_NOT_SUPPORTED))
                 continue
-            parts.append(_U16x2.pack(attr, 0))
+            parts.append(_U16x2.pack(attr, Status.SUCCESS))
             parts.append((_U16 if size == 2 else _U32).pack(values[attr]))
     except struct.error as exc:
         raise EncodeError(f"template attributes {dict(values)!r}: {exc}") from None
@@ -469,7 +466,7 @@ def decode_template_attributes(buf: bytes | bytearray | memoryview) -> dict[int,
 
     out = {}
     for attr in decode_attribute_list_reply(buf, TEMPLATE_ATTRIBUTE_SIZES):
-        if attr.status == 0:
+        if attr.status == Status.SUCCESS:
             if attr.id not in TEMPLATE_ATTRIBUTE_SIZES:
                 raise DecodeError(f"template attribute {attr.id} has no known layout")
             out[attr.id] = int.from_bytes(attr.value, "little")
@@ -496,7 +493,7 @@ def decode_template_read(buf: bytes | bytearray | memoryview) -> TemplateRead:
     if len(buf) < 6:
         raise _short("template read", 6, len(buf))
     if len(buf) > 6:
-        raise DecodeError(f"template read: {len(buf)} bytes, need 6", status=0x15)
+        raise DecodeError(f"template read: {len(buf)} bytes, need 6", status=Status.TOO_MUCH_DATA)
     return TemplateRead(*_TREAD.unpack_from(buf, 0))
 
 
@@ -535,7 +532,8 @@ def decode_template_definition(
     names = text.split(b"\0", member_count + 1)
     if len(names) < member_count + 2:  # the last name lacks its NUL
         raise DecodeError(
-            f"template: {member_count + 1} NUL-terminated names expected", status=NOT_ENOUGH_DATA
+            f"template: {member_count + 1} NUL-terminated names expected",
+            status=Status.NOT_ENOUGH_DATA,
         )
     return members, [n.decode("iso-8859-1") for n in names[: member_count + 1]]
 
