@@ -55,6 +55,7 @@ from collections.abc import Mapping, Sequence
 from types import MappingProxyType
 from typing import Any, NamedTuple
 
+from .attributes import decode_attribute_list_reply
 from .errors import DecodeError, EncodeError
 from .status import Status
 from .types import STRUCT_CODE
@@ -462,8 +463,6 @@ def encode_template_attributes(ids: Sequence[int], values: Mapping[int, int]) ->
 
 def decode_template_attributes(buf: bytes | bytearray | memoryview) -> dict[int, int]:
     """Decode Template Get Attribute List reply data into {attribute id: value} (status 0 only)."""
-    from .cip import decode_attribute_list_reply
-
     out = {}
     for attr in decode_attribute_list_reply(buf, TEMPLATE_ATTRIBUTE_SIZES):
         if attr.status == Status.SUCCESS:
