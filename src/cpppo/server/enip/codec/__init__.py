@@ -1,18 +1,21 @@
 """Sans-IO EtherNet/IP + CIP wire formats: bytes in, plain objects out, and back.
 
 One definition of every wire format, shared by the simulator and the client. Submodules:
-``status`` (Status, ExtStatus, status_text, CipStatusError), ``errors`` (DecodeError,
-EncodeError), ``types`` (CIP data types), ``encap`` (encapsulation
-header, commands, framing), ``cpf`` (Common Packet Format items), ``epath`` (path segments),
-``cip`` (message router requests/replies, status codes, Multiple Service Packet, attribute
-lists, and re-exports of ``connection`` (Unconnected Send, Forward Open/Close) and ``tags``
-(Logix tag services, Symbol and Template records)), ``identity`` (Identity Get Attributes All
-data), ``format`` (enip_format). The public names of all of them are re-exported here (the
+``status`` (Status, ExtStatus, EncapStatus, status_text, CipStatusError), ``errors``
+(DecodeError, EncodeError), ``types`` (CIP data types), ``encap`` (encapsulation header,
+commands, framing, ENIP_PORT), ``cpf`` (Common Packet Format items), ``epath`` (path segments,
+the route-path syntax), ``cip`` (message router requests/replies, Multiple Service Packet, and
+re-exports of ``attributes`` (Get/Set Attribute List payloads), ``connection`` (Unconnected
+Send, Forward Open/Close) and ``tags`` (Logix tag services, Symbol and Template records)),
+``identity`` (Identity attributes as Get Attributes All and ListIdentity carry them),
+``format`` (enip_format). The public names of all of them are re-exported here (the
 submodules themselves are attributes of the package but not in ``__all__``, so ``import *``
-never shadows ``types`` or ``format``).
+never shadows ``types`` or ``format``). ``objects`` (attribute layouts of the standard objects)
+is imported on its own.
 """
 
 from . import (  # noqa: F401
+    attributes,
     cip,
     connection,
     cpf,
