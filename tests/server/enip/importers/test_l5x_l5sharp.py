@@ -186,3 +186,23 @@ def test_the_message_rung_tag_takes_its_message_parameters(l5sharp):
     db = load_l5x(l5sharp / "Rungs-Message_Rung.L5X").db
     message = db.read("Program:MainProgram.MessageTag")
     assert message["REQ_LEN"] == 1 and message["LocalIndex"] == 0 and message["DN"] is False
+
+
+def test_enip_server_serves_command_line_tags_of_an_export_s_types(l5sharp, enip_server_process):
+    """``enip_server --l5x Instructions-aoi_Test.L5X Inst=aoi_Test Simple=SimpleType[2]``."""
+    export = l5sharp / "Instructions-aoi_Test.L5X"
+    server = enip_server_process("--l5x", str(export), "Inst=aoi_Test", "Simple=SimpleType[2]")
+    with pycomm3.LogixDriver(f"127.0.0.1:{server.port}/0") as plc:
+        listed = {t["tag_name"]: t["data_type_name"] for t in plc.get_tag_list()}
+        assert listed == {"Inst": "aoi_Test", "Simple": "SimpleType"}
+        written = plc.write(("Inst.Config", 3), ("Inst.InputTest", True))
+        assert [w.error for w in written] == [None, None]
+        inst = plc.read("Inst").value
+        assert set(inst) == {"EnableIn", "EnableOut", "InputTest", "Test", "LocalBool",
+                             "OutputTest", "Config", "New", "LocalComplex", "LocalArray",
+                             "LocalString", "Alias"}  # fmt: skip
+        assert (inst["Config"], inst["InputTest"], inst["LocalString"]) == (3, True, "")
+        simple = plc.read("Simple{2}").value
+        assert [set(s) for s in simple] == [
+            {"BoolMember", "SintMember", "IntMember", "DintMember", "LintMember", "RealMember"}
+        ] * 2
