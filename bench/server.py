@@ -177,6 +177,9 @@ def instructions(name: str, command: Sequence[str], counts: tuple[int, int]) -> 
 
 def ensure_peer(install: bool) -> str | None:
     """The original's python, installing its venv if allowed; None (with a message) if absent."""
+    if os.environ.get("PYTHONPATH"):
+        print("cpppo 5.2.5: PYTHONPATH is set, and the original's venv would import it; ours alone")
+        return None
     if cpppo525.installed() is None:
         if not install:
             print("cpppo 5.2.5: no venv at bench/.venv-cpppo525 (--no-install); ours alone")
