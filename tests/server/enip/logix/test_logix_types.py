@@ -11,6 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from cpppo.server.enip.codec import types as cip
+from cpppo.server.enip.codec.tags import decode_symbol_type, decode_template_definition
 from cpppo.server.enip.logix import (
     ATOMIC_BY_CODE,
     ATOMIC_TYPES,
@@ -24,10 +25,7 @@ from cpppo.server.enip.logix import (
     TagPathError,
     TagValueError,
     UnknownTypeError,
-    decode_symbol_type,
-    decode_template,
     decode_value,
-    encode_symbol_type,
     encode_template_attribute_list,
     encode_value,
     layout_structure,
@@ -35,6 +33,7 @@ from cpppo.server.enip.logix import (
     resolve_path,
     string_type,
     structure_handle,
+    symbol_type_word,
     template_attributes,
     template_blob,
 )
@@ -231,21 +230,21 @@ def test_string_types_encode_like_the_codec_logix_string():
 
 def test_symbol_type_words_of_a_real_controller():
     string = PREDEFINED["STRING"]
-    assert encode_symbol_type(string) == 0x8FCE
-    assert encode_symbol_type(DWORD, 1) == 0x20D3  # BOOL[96] as the v20 controller lists it
-    assert encode_symbol_type(DINT, 2) == 0x40C4  # DINT[5,5]
-    assert encode_symbol_type(BOOL, 0, 5) == 0x05C1
+    assert symbol_type_word(string) == 0x8FCE
+    assert symbol_type_word(DWORD, 1) == 0x20D3  # BOOL[96] as the v20 controller lists it
+    assert symbol_type_word(DINT, 2) == 0x40C4  # DINT[5,5]
+    assert symbol_type_word(BOOL, 0, 5) == 0x05C1
     assert Tag("b", BOOL, (96,)).symbol_type == 0x20D3
     assert Tag("b", BOOL, (96,)).symbol_dims == (3, 0, 0)
     assert Tag("d", DINT, (3, 3, 3)).symbol_type == 0x60C4
     decoded = decode_symbol_type(0x8FCE)
-    assert (decoded.is_struct, decoded.template_id, decoded.ndims) == (True, 0x0FCE, 0)
+    assert (decoded.struct, decoded.code, decoded.dimensions) == (True, 0x0FCE, 0)
     decoded = decode_symbol_type(0x15C1)
     assert (decoded.code, decoded.bit, decoded.system) == (0xC1, 5, True)
     with pytest.raises(ValueError):
-        encode_symbol_type(DINT, 4)
+        symbol_type_word(DINT, 4)
     with pytest.raises(ValueError):
-        encode_symbol_type(layout_structure("Unbound", [MemberDef("a", "DINT")], {}))
+        symbol_type_word(layout_structure("Unbound", [MemberDef("a", "DINT")], {}))
 
 
 @given(
@@ -256,9 +255,9 @@ def test_symbol_type_words_of_a_real_controller():
 )
 def test_symbol_type_roundtrip(code, ndims, bit, system):
     atomic = ATOMIC_BY_CODE[code]
-    word = encode_symbol_type(atomic, ndims, bit if atomic.is_bool else 0, system)
+    word = symbol_type_word(atomic, ndims, bit if atomic.is_bool else 0, system)
     decoded = decode_symbol_type(word)
-    assert (decoded.code, decoded.ndims, decoded.system) == (code, ndims, system)
+    assert (decoded.code, decoded.dimensions, decoded.system) == (code, ndims, system)
     assert decoded.bit == (bit if atomic.is_bool else 0)
 
 
@@ -296,12 +295,12 @@ def test_udt_template_matches_a_real_controller_blob():
         b"my_UDT;nHAEA\x00udt_member1_real\x00udt_member2_dint\x00"
     )
     assert template_blob(s) == real
-    decoded = decode_template(real, 2)
-    assert decoded.name == "my_UDT" and decoded.suffix == "nHAEA"
-    assert decoded.members == (
-        ("udt_member1_real", 0, 0xCA, 0),
-        ("udt_member2_dint", 0, 0xC4, 4),
-    )
+    members, names = decode_template_definition(real, 2)
+    assert names[0] == "my_UDT;nHAEA"
+    assert list(zip(names[1:], members)) == [
+        ("udt_member1_real", (0, 0xCA, 0)),
+        ("udt_member2_dint", (0, 0xC4, 4)),
+    ]
 
 
 def test_template_records_of_bits_arrays_and_nested_structures():
@@ -320,9 +319,10 @@ def test_template_records_of_bits_arrays_and_nested_structures():
         ),
         0x201,
     )
-    decoded = decode_template(template_blob(s), len(s.members))
-    assert decoded.name == "Outer"
-    assert [(n, info, hex(t), off) for n, info, t, off in decoded.members] == [
+    members, names = decode_template_definition(template_blob(s), len(s.members))
+    name, _, suffix = names[0].partition(";")
+    assert name == "Outer"
+    assert [(n, info, hex(t), off) for n, (info, t, off) in zip(names[1:], members)] == [
         ("ZZZZZZZZZZOuter0", 0, "0xc2", 0),
         ("flag", 0, "0xc1", 0),
         ("arr", 4, "0x20c3", 2),
@@ -330,7 +330,7 @@ def test_template_records_of_bits_arrays_and_nested_structures():
         ("many", 2, "0xa200", 16),
         ("text", 0, "0x8fce", 24),
     ]
-    assert len(decoded.suffix) == 1 + 2 * len(s.members)
+    assert len(suffix) == 1 + 2 * len(s.members)
     attrs = template_attributes(s)
     assert attrs.definition_size == -(-(len(template_blob(s)) + 20) // 4)
     data = encode_template_attribute_list(attrs, [4, 5, 2, 1, 9])
@@ -352,8 +352,8 @@ def test_template_records_of_bits_arrays_and_nested_structures():
         9,
         0x14,
     )
-    with pytest.raises(ValueError, match="too short"):
-        decode_template(b"\0" * 7, 1)
+    with pytest.raises(ValueError, match="need 8 bytes, have 7"):
+        decode_template_definition(b"\0" * 7, 1)
 
 
 def test_handles_are_stable_and_depend_on_the_definition():

@@ -12,13 +12,7 @@ import pytest
 from cpppo.server.enip import DINT, SSTRING, device
 from cpppo.server.enip.codec import cip, epath, tags
 from cpppo.server.enip.importers.json import load_json, save_json
-from cpppo.server.enip.logix import (
-    MemberDef,
-    TagDB,
-    TagDBError,
-    decode_symbol_type,
-    decode_template,
-)
+from cpppo.server.enip.logix import MemberDef, TagDB, TagDBError
 from cpppo.server.enip.main import build_controller
 from cpppo.server.enip.sim.controller import Controller
 from cpppo.server.enip.sim.device import Context
@@ -78,7 +72,7 @@ def test_symbol_object_lists_each_scope_in_pages(plc):
     assert set(names) == {"Motors", "Bits", "Name", "TEXT", "Program:Main"}
     by_name = {r.values[1]: r.values for r in records}
     motor = plc.tags.data_type("Motor")
-    assert decode_symbol_type(by_name["Motors"][2]).template_id == motor.template_id
+    assert tags.decode_symbol_type(by_name["Motors"][2]) == (True, motor.template_id, 1, 0, 0)
     assert by_name["Motors"][8] == [3, 0, 0]
     assert (by_name["Bits"][2], by_name["Bits"][8]) == (0x20D3, [2, 0, 0])  # DWORDs
     assert (by_name["TEXT"][2], by_name["TEXT"][8]) == (0x20DA, [4, 0, 0])
@@ -117,8 +111,8 @@ def test_template_object_attributes_and_definition_reads(plc):
             break
         assert reply.status == 0x06 and len(reply.data) == 20
     assert len(blob) == want
-    decoded = decode_template(blob, attrs[2])
-    assert decoded.name == "Motor" and [m[0] for m in decoded.members][1:] == [
+    _, names = tags.decode_template_definition(blob, attrs[2])
+    assert names[0].partition(";")[0] == "Motor" and names[2:] == [
         "running",
         "speed",
         "n",

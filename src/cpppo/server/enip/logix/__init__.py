@@ -48,19 +48,15 @@ from .structure import DataType, Member, Structure, decode_value, encode_value
 from .symbols import (
     AttributeNotSupported,
     SymbolEntry,
-    SymbolType,
-    decode_symbol_type,
-    encode_symbol_type,
+    symbol_type_word,
 )
 from .tag import AliasTag, AnyTag, Tag
 from .tagdb import TagDB
 from .tagdef import TagDefinition, parse_tag_definition
 from .tagpath import linear_index, parse_path, resolve_path
 from .templates import (
-    DecodedTemplate,
     Template,
     TemplateAttributes,
-    decode_template,
     encode_template_attribute_list,
     structure_handle,
     template_attributes,
@@ -81,7 +77,6 @@ __all__ = [
     "AttributeNotSupported",
     "CipString",
     "DataType",
-    "DecodedTemplate",
     "LayoutError",
     "LayoutRules",
     "Location",
@@ -90,7 +85,6 @@ __all__ = [
     "StructCodec",
     "Structure",
     "SymbolEntry",
-    "SymbolType",
     "Tag",
     "TagDB",
     "TagDBError",
@@ -101,10 +95,7 @@ __all__ = [
     "TemplateAttributes",
     "UnknownTypeError",
     "codec_for",
-    "decode_symbol_type",
-    "decode_template",
     "decode_value",
-    "encode_symbol_type",
     "encode_template_attribute_list",
     "encode_value",
     "instruction_type",
@@ -116,6 +107,7 @@ __all__ = [
     "resolve_path",
     "string_type",
     "structure_handle",
+    "symbol_type_word",
     "template_attributes",
     "template_blob",
 ]

@@ -5,15 +5,22 @@ Public API:
     LayoutError(ValueError)          a structure definition that cannot be laid out (names the
                                      member); UnknownTypeError(LayoutError) has ``.type_name``.
     TagValueError(ValueError)        a value that does not fit its type (names the element).
-    TagPathError(LookupError)        an access path that does not resolve; ``.status`` (CIP
+    TagPathError(CipStatusError, LookupError)
+                                     an access path that does not resolve; ``.status`` (CIP
                                      general status) and ``.ext_status`` tell a server what to
-                                     answer (0x04 unknown tag/member or bad syntax, 0x05 index
-                                     out of range, 0xFF + 0x2105 beyond the end of the tag).
+                                     answer: path segment error for an unknown tag or member or
+                                     bad syntax, path destination unknown for an index out of
+                                     range, general error + beyond end of object for an access
+                                     past the end of the tag.
     TagDBError(ValueError)           a tag database that cannot be built as asked (duplicate
                                      names, bad definitions, bad files).
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
+
+from ..codec.status import CipStatusError, Status
 
 __all__ = [
     "MAX_DATA_SIZE",
@@ -44,21 +51,23 @@ class TagValueError(ValueError):
     """A value that does not fit its data type; the message names the element."""
 
 
-class TagPathError(LookupError):
-    """An access path that does not resolve.
+class TagPathError(CipStatusError, LookupError):
+    """An access path that does not resolve, with the CIP status a controller answers.
 
-    ``status`` is the CIP general status a controller answers with (0x04 path segment error for an
-    unknown tag or member, 0x05 path destination unknown for an index out of range, 0xFF with
-    extended status 0x2105 for an access beyond the end of the tag).
+    ``status`` is PATH_SEGMENT_ERROR for an unknown tag or member or bad syntax (the default),
+    PATH_DESTINATION_UNKNOWN for an index out of range, GENERAL_ERROR with extended status
+    BEYOND_END_OF_OBJECT for an access beyond the end of the tag.
     """
 
-    def __init__(self, message: str, status: int = 0x04, ext_status: tuple[int, ...] = ()) -> None:
-        super().__init__(message)
-        self.status = status
-        self.ext_status = tuple(ext_status)
+    status: int
 
-    def __str__(self) -> str:
-        return str(self.args[0])
+    def __init__(
+        self,
+        message: str,
+        status: int = Status.PATH_SEGMENT_ERROR,
+        ext_status: Sequence[int] = (),
+    ) -> None:
+        super().__init__(message, status, ext_status)
 
 
 class TagDBError(ValueError):

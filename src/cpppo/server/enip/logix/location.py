@@ -15,6 +15,7 @@ import struct
 from typing import TYPE_CHECKING, Any
 
 from ..codec import types as cip
+from ..codec.status import ExtStatus, Status
 from .atomic import ATOMIC_TYPES
 from .errors import TagPathError, TagValueError
 from .structure import (
@@ -101,8 +102,8 @@ class Location:
         if count < 1 or count > self.count:
             raise TagPathError(
                 f"{self.name}: {count} elements requested, {self.count} available",
-                0xFF,
-                (0x2105,),
+                Status.GENERAL_ERROR,
+                (ExtStatus.BEYOND_END_OF_OBJECT,),
             )
 
     def read_bytes(self, count: int = 1) -> bytes:
@@ -141,7 +142,11 @@ class Location:
             raise TagValueError(f"{self.name}: masks of {len(or_mask)} and {len(and_mask)} bytes")
         dtype = self.data_type
         if self.bit is None and (self.dims or not (dtype.is_integer or dtype.is_bool)):
-            raise TagPathError(f"{self.name}: not an integer element", 0xFF, (0x2107,))
+            raise TagPathError(
+                f"{self.name}: not an integer element",
+                Status.GENERAL_ERROR,
+                (ExtStatus.DATA_TYPE_MISMATCH,),
+            )
         if size > (1 if self.bit is not None else dtype.size):
             raise TagValueError(f"{self.name}: a {size}-byte mask on {dtype.name}")
         buf = self.tag.data

@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from ..codec.status import Status
 from .atomic import ATOMIC_TYPES, access_code
 from .errors import MAX_DATA_SIZE, TagPathError
 from .location import Location
@@ -27,7 +28,7 @@ from .structure import (
     encode_value,
     storage_of,
 )
-from .symbols import encode_symbol_type
+from .symbols import symbol_type_word
 
 __all__ = ["AliasTag", "AnyTag", "Tag"]
 
@@ -121,7 +122,7 @@ class Tag:
     @property
     def symbol_type(self) -> int:
         """Symbol attribute 2 (the type word)."""
-        return encode_symbol_type(self.storage_type, len(self.dims))
+        return symbol_type_word(self.storage_type, len(self.dims))
 
     def root(self) -> Location:
         """The location of the whole tag (made once: a tag never changes shape)."""
@@ -154,7 +155,10 @@ class Tag:
     def get_elements(self, start: int, count: int) -> list:
         """Values ``start .. start+count`` (row-major; bools for a BOOL array)."""
         if not 0 <= start <= start + count <= self.elements:
-            raise TagPathError(f"{self.qualified_name}: elements {start}+{count} outside", 0x05)
+            raise TagPathError(
+                f"{self.qualified_name}: elements {start}+{count} outside",
+                Status.PATH_DESTINATION_UNKNOWN,
+            )
         if self.bools is not None:
             raw = int.from_bytes(self.data, "little") >> start
             return [bool(raw >> i & 1) for i in range(count)]
@@ -166,7 +170,8 @@ class Tag:
         values = list(values)
         if not 0 <= start <= start + len(values) <= self.elements:
             raise TagPathError(
-                f"{self.qualified_name}: elements {start}+{len(values)} outside", 0x05
+                f"{self.qualified_name}: elements {start}+{len(values)} outside",
+                Status.PATH_DESTINATION_UNKNOWN,
             )
         where = self.qualified_name
         if self.bools is not None:
@@ -245,7 +250,7 @@ class AliasTag:
     def symbol_type(self) -> int:
         """Symbol attribute 2 of the aliased location (a bit carries its bit number)."""
         loc = self._bound()
-        return encode_symbol_type(loc.data_type, len(loc.dims), loc.bit or 0)
+        return symbol_type_word(loc.data_type, len(loc.dims), loc.bit or 0)
 
     @property
     def value(self) -> Any:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from ..codec.status import Status
 from .atomic import ATOMIC_TYPES
 from .errors import TagPathError
 from .location import Location, path_name
@@ -100,7 +101,10 @@ def _index(loc: Location, indices: tuple[int, ...], bool_index: str) -> Location
             raise TagPathError(f"{loc.name}{list(indices)}: a BOOL array has one dimension")
         (i,) = indices
         if i >= loc.bools:
-            raise TagPathError(f"{path_name(name)}: index out of range 0..{loc.bools - 1}", 0x05)
+            raise TagPathError(
+                f"{path_name(name)}: index out of range 0..{loc.bools - 1}",
+                Status.PATH_DESTINATION_UNKNOWN,
+            )
         return Location(loc.tag, loc.offset + i // 8, _BOOL, name, (), 1, i % 8, None)
     dims = loc.dims
     if len(indices) != len(dims):
@@ -108,7 +112,10 @@ def _index(loc: Location, indices: tuple[int, ...], bool_index: str) -> Location
     linear = 0
     for i, d in zip(indices, dims):
         if i >= d:
-            raise TagPathError(f"{path_name(name)}: index {i} out of range 0..{d - 1}", 0x05)
+            raise TagPathError(
+                f"{path_name(name)}: index {i} out of range 0..{d - 1}",
+                Status.PATH_DESTINATION_UNKNOWN,
+            )
         linear = linear * d + i
     total = element_count(dims)
     offset = loc.offset + linear * loc.data_type.size
@@ -138,7 +145,9 @@ def _bit(loc: Location, bit: int) -> Location:
     if loc.dims or loc.bit is not None or not dtype.is_integer:
         raise TagPathError(f"{path_name(full)}: {loc.name} is not an integer")
     if bit >= dtype.size * 8:
-        raise TagPathError(f"{path_name(full)}: bit {bit} outside {dtype.name}", 0x05)
+        raise TagPathError(
+            f"{path_name(full)}: bit {bit} outside {dtype.name}", Status.PATH_DESTINATION_UNKNOWN
+        )
     return Location(loc.tag, loc.offset + bit // 8, _BOOL, full, (), 1, bit % 8, None)
 
 

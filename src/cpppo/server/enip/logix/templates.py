@@ -1,5 +1,9 @@
 """The Template object (0x6C) view of structures: attributes, definition blob and handle.
 
+The codec (:mod:`~cpppo.server.enip.codec.tags`) owns the byte layouts (member records, the
+definition, the attribute list); this module computes their values from a laid-out structure.
+Decode a definition with the codec's ``decode_template_definition``.
+
 Public API:
     template_blob(structure) -> bytes           member records then names, as a controller
                                                 serves them (nested structures must be bound)
@@ -8,7 +12,6 @@ Public API:
     structure_handle(structure) -> int          stable CRC-16 of the definition (not 0)
     encode_template_attribute_list(attributes, ids) -> bytes
                                                 the data of a Get Attribute List (0x03) reply
-    decode_template(blob, member_count) -> DecodedTemplate(name, suffix, members)
     Template(instance_id, structure, attributes, data)
                                                 one Template instance: ``.read(offset, count)``,
                                                 ``.attribute_list(ids)``
@@ -16,27 +19,27 @@ Public API:
 
 from __future__ import annotations
 
-import struct
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from ..codec.tags import encode_template_attributes, template_definition_words
+from ..codec.tags import (
+    TemplateMember,
+    encode_template_attributes,
+    encode_template_definition,
+    template_definition_words,
+)
 from .atomic import RADIX_CODES, access_code
 from .structure import Member, Structure
-from .symbols import SYMBOL_STRUCT, TEMPLATE_ARRAY
+from .symbols import symbol_type_word
 
 __all__ = [
-    "DecodedTemplate",
     "Template",
     "TemplateAttributes",
-    "decode_template",
     "encode_template_attribute_list",
     "structure_handle",
     "template_attributes",
     "template_blob",
 ]
-
-_RECORD = struct.Struct("<HHI")
 
 
 @dataclass(frozen=True)
@@ -50,19 +53,15 @@ class TemplateAttributes:
     structure_size: int
 
 
-def _template_type_word(m: Member) -> int:
-    if isinstance(m.type, Structure):
-        if m.type.template_id is None:
-            raise ValueError(f"nested structure {m.type.name} has no template id yet")
-        word = SYMBOL_STRUCT | (m.type.template_id & 0x0FFF)
-    else:
-        word = m.type.code & 0xFF
-    return word | (TEMPLATE_ARRAY if m.count else 0)
+def _record(m: Member) -> TemplateMember:
+    """A member's record: BOOL bit number or array length, type word, offset."""
+    info = m.bit if m.bit is not None else m.count
+    return TemplateMember(info, symbol_type_word(m.type, 1 if m.count else 0), m.offset)
 
 
-def _template_name(s: Structure) -> bytes:
+def _template_name(s: Structure) -> str:
     if s.kind == "Predefined":
-        return (s.template_name or s.name).encode("iso-8859-1")
+        return s.template_name or s.name
     # Two characters per member follow ";n": 'A' + radix code, then 'A' + external access code
     # (inferred from real blobs: a REAL member reads "HA", a DINT member "EA").
     chars = "".join(
@@ -70,17 +69,16 @@ def _template_name(s: Structure) -> bytes:
         + chr(65 + access_code(m.access))
         for m in s.members
     )
-    return f"{s.template_name or s.name};n{chars}".encode("iso-8859-1")
+    return f"{s.template_name or s.name};n{chars}"
 
 
 def template_blob(s: Structure) -> bytes:
-    """The Template object definition as a controller serves it (without trailing padding)."""
-    records = b"".join(
-        _RECORD.pack(m.bit if m.bit is not None else m.count, _template_type_word(m), m.offset)
-        for m in s.members
-    )
-    names = b"".join(m.name.encode("iso-8859-1") + b"\0" for m in s.members)
-    return records + _template_name(s) + b"\0" + names
+    """The Template object definition as a controller serves it (without trailing padding).
+
+    Nested structures must be bound (have a template id).
+    """
+    names = [_template_name(s), *(m.name for m in s.members)]
+    return encode_template_definition([_record(m) for m in s.members], names)
 
 
 def _crc16(data: bytes) -> int:
@@ -97,9 +95,12 @@ def structure_handle(s: Structure, salt: int = 0) -> int:
 
     ``salt`` lets a tag database pick another handle when two definitions collide.
     """
-    records = b"".join(
-        _RECORD.pack(m.bit if m.bit is not None else m.count, _member_signature(m), m.offset)
-        for m in s.members
+    records = encode_template_definition(
+        [
+            TemplateMember(m.bit if m.bit is not None else m.count, _member_signature(m), m.offset)
+            for m in s.members
+        ],
+        (),
     )
     data = records + s.name.encode("iso-8859-1") + salt.to_bytes(2, "little")
     return _crc16(data) or 0xFFFF
@@ -139,31 +140,6 @@ def encode_template_attribute_list(attrs: TemplateAttributes, ids: Sequence[int]
         5: attrs.structure_size,
     }
     return encode_template_attributes(ids, values)
-
-
-@dataclass(frozen=True)
-class DecodedTemplate:
-    """A parsed template blob: ``name`` before ';', ``suffix`` after it, ``members`` as tuples
-    ``(name, info, type_word, offset)``."""
-
-    name: str
-    suffix: str
-    members: tuple[tuple[str, int, int, int], ...]
-
-
-def decode_template(blob: bytes, member_count: int) -> DecodedTemplate:
-    """Parse a template blob (records, then ``Name[;suffix]\\0`` and member names)."""
-    need = member_count * _RECORD.size
-    if len(blob) < need:
-        raise ValueError(f"template blob of {len(blob)} bytes is too short for {member_count}")
-    records = [_RECORD.unpack_from(blob, i * _RECORD.size) for i in range(member_count)]
-    strings = bytes(blob[need:]).split(b"\0")
-    if len(strings) < member_count + 1:
-        raise ValueError("template blob has fewer names than members")
-    name, _, suffix = strings[0].decode("iso-8859-1").partition(";")
-    names = [s.decode("iso-8859-1") for s in strings[1 : member_count + 1]]
-    members = tuple((n, info, typ, off) for n, (info, typ, off) in zip(names, records))
-    return DecodedTemplate(name, suffix, members)
 
 
 @dataclass(frozen=True)
