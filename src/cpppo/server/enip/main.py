@@ -29,10 +29,13 @@ from .codec.identity import revision_word
 from .importers.json import load_json
 from .importers.l5x import L5XError, load_l5x
 from .logix import TagDB, TagDBError, TagDefinition, parse_tag_definition
+from .net.behaviour_loop import BehaviourLoop
 from .net.capacity import DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_SESSIONS, REGISTRATION_GRACE
 from .net.control import Delay, ServerControl, parse_delay
 from .net.server import DEFAULT_PORT, EnipServer, parse_address, run
 from .sim.attribute import Attribute
+from .sim.behaviours import BehaviourError, Behaviours
+from .sim.behaviours.options import from_options
 from .sim.config import ConfigError, load_config, loads_json, normalize_key
 from .sim.connections import PER_SESSION_LIMIT
 from .sim.controller import Controller
@@ -196,6 +199,30 @@ def make_parser(prog: str = "enip_server") -> argparse.ArgumentParser:
         metavar="MAJOR[.MINOR]",
         help="Identity revision (default 20.11, or the tag database's; >= 21: pycomm3 addresses"
         " tags by instance id)",
+    )
+    parser.add_argument(
+        "--behaviours",
+        metavar="FILE",
+        help="a TOML file of tag behaviours (values that change by themselves)",
+    )
+    parser.add_argument(
+        "--behave",
+        metavar="SPEC",
+        action="append",
+        default=[],
+        help="a tag behaviour, eg. 'Tank_Level=sine(amplitude=40, offset=50, period=60)'"
+        " (repeatable; '; writes=refuse' after it refuses clients' writes)",
+    )
+    parser.add_argument(
+        "--behaviour-rate",
+        type=float,
+        metavar="HZ",
+        help="tag behaviour updates per second (default 10, or the behaviour file's rate)",
+    )
+    parser.add_argument(
+        "--replay",
+        metavar="FILE.hst[:SPEED][:loop]",
+        help="serve the values of a history in time (tags its type header names are created)",
     )
     parser.add_argument(
         "tags", nargs="*", help="TAG=TYPE[n] (eg. SCADA=INT[1000], Motors=MotorUDT[4])"
@@ -441,6 +468,17 @@ def main(
         return 2
     if setup is not None:
         setup(controller)
+    try:
+        behaviours = from_options(
+            controller.tags,
+            file=args.behaviours,
+            behave=args.behave,
+            rate=args.behaviour_rate,
+            replay=args.replay,
+        )
+    except BehaviourError as exc:  # a bad behaviour: one line naming it; nothing runs
+        print(f"{parser.prog}: error: {exc}", file=sys.stderr)
+        return 2
     if args.printing:
         controller.on_access = _printer
     controller.connections.per_session = args.max_session_connections
@@ -474,7 +512,7 @@ def main(
         udp=not args.no_udp,
         **options,
     )
-    return _run(enip, control, args.address_output, web)
+    return _run(enip, control, args.address_output, web, behaviours)
 
 
 class _WebOptions(NamedTuple):
@@ -492,8 +530,9 @@ def _run(
     control: ServerControl,
     address_output: bool,
     web: _WebOptions | None = None,
+    behaviours: Behaviours | None = None,
 ) -> int:
-    """Serve until done; 1 if the address cannot be bound."""
+    """Serve until done (updating ``behaviours``); 1 if the address cannot be bound."""
 
     async def serve() -> int:
         try:
@@ -518,7 +557,12 @@ def _run(
 
             try:
                 web_server = await start_web(
-                    enip, web.text, web.token, allow_hosts=web.allow_hosts, interface=web.interface
+                    enip,
+                    web.text,
+                    web.token,
+                    allow_hosts=web.allow_hosts,
+                    interface=web.interface,
+                    behaviours=behaviours,
                 )
             except OSError as exc:
                 print(
@@ -528,9 +572,14 @@ def _run(
                 return 1
             if address_output:
                 print(web_server.url, flush=True)
+        updater = None if behaviours is None else BehaviourLoop(behaviours, enip.controller)
         try:
+            if updater is not None:
+                updater.start()
             await enip.serve()
         finally:
+            if updater is not None:
+                await updater.stop()
             if web_server is not None:
                 await web_server.stop()
         return 0

@@ -14,9 +14,10 @@ Token or not, a request whose ``Host`` does not name this server is answered 421
 ``Referer``) that is not the page's own, or ``Sec-Fetch-Site: cross-site`` -- is answered 403.
 A request aiohttp cannot parse (too long) is logged in one line.
 
-Public API: ``make_app(controller, control, token=None, rate_interval=1.0, allow_hosts=())``,
-``WebServer(controller, control, token=None, allow_hosts=())`` with ``await start(host, port)``
-/ ``await stop()``, ``start_web(enip_server, web_text, token, allow_hosts=(), interface=None)``,
+Public API: ``make_app(controller, control, token=None, rate_interval=1.0, allow_hosts=(),
+behaviours=None)``, ``WebServer(controller, control, token=None, allow_hosts=(),
+behaviours=None)`` with ``await start(host, port)`` / ``await stop()``,
+``start_web(enip_server, web_text, token, allow_hosts=(), interface=None, behaviours=None)``,
 ``web_address(text, default_host)``, ``TOKEN_ENV``.
 """
 
@@ -45,6 +46,7 @@ from .control import ServerControl
 from .server import parse_address
 from .web_api import ApiError, ApiRequest, SimulatorApi, error_response, parse_request, peek
 from .web_guard import LOOPBACK_NAME, WILDCARDS, HostPolicy, OneLineLogger, same_origin
+from .web_trends import TagTrends
 
 __all__ = [
     "TOKEN_ENV",
@@ -130,6 +132,7 @@ _HISTORY = web.AppKey("history", RateHistory)
 _EXECUTOR = web.AppKey("executor", concurrent.futures.ThreadPoolExecutor)
 _FILES = web.AppKey("files", dict)
 _HOSTS = web.AppKey("hosts", HostPolicy)
+_TRENDS = web.AppKey("trends", TagTrends)
 
 
 def _jsonable(value: Any) -> Any:
@@ -169,10 +172,13 @@ def dashboard_state(
     tag: str | None = None,
     start: int = 0,
     count: int = 40,
+    trends: TagTrends | None = None,
 ) -> dict[str, Any]:
-    """What the dashboard shows: identity, controls, tags (first values), connections, rate;
-    with ``tag``, also ``detail``: that tag's elements ``[start, start+count)``."""
+    """What the dashboard shows: identity, controls, tags (first values; the behaviours and
+    recent values of those that move), connections, rate; with ``tag``, also ``detail``: that
+    tag's elements ``[start, start+count)``."""
     controller, control = api.controller, api.control
+    behaviours = api.behaviours
     tags = []
     for entry in controller.tags:
         if len(tags) >= STATE_TAG_LIMIT:
@@ -182,15 +188,18 @@ def dashboard_state(
             values = peek(attribute, 0, STATE_VALUES)
         except Exception as exc:  # a user Attribute may fail; show why instead of the values
             values = [f"<{exc}>"]
-        tags.append(
-            {
-                "name": entry.name,
-                "type": attribute.type_name(),
-                "elements": len(attribute),
-                "error": int(attribute.error),
-                "values": values,
-            }
-        )
+        shown = {
+            "name": entry.name,
+            "type": attribute.type_name(),
+            "elements": len(attribute),
+            "error": int(attribute.error),
+            "values": values,
+        }
+        if behaviours is not None and (described := behaviours.describe(entry.qualified_name)):
+            shown["behaviour"] = described
+        if trends is not None and (trend := trends.trend(entry.qualified_name)) is not None:
+            shown["trend"] = trend
+        tags.append(shown)
     detail = None
     if tag is not None:
         entry = controller.tags.get(tag)
@@ -356,6 +365,7 @@ async def _state(request: web.Request) -> web.Response:
             tag=query.get("tag") or None,
             start=start,
             count=count,
+            trends=request.app[_TRENDS],
         ),
     )
     return web.json_response(state, headers=_SECURITY_HEADERS)
@@ -408,25 +418,31 @@ def make_app(
     token: str | None = None,
     rate_interval: float = 1.0,
     allow_hosts: Iterable[str] = (),
+    behaviours: Any = None,
 ) -> web.Application:
     """The aiohttp application serving ``controller`` under ``control`` (not yet listening);
-    ``allow_hosts``: more names its requests' ``Host`` may give (``--web-allow-host``)."""
+    ``allow_hosts``: more names its requests' ``Host`` may give (``--web-allow-host``);
+    ``behaviours``: the controller's tag behaviours (shown in the API and the dashboard)."""
     app = web.Application(client_max_size=64 * 1024, middlewares=[_host_guard])
     app[_HOSTS] = HostPolicy(allow_hosts)
-    api = SimulatorApi(controller, control)
+    api = SimulatorApi(controller, control, behaviours)
     app[_API] = api
     app[_TOKEN] = token or ""
     app[_HISTORY] = RateHistory(control, rate_interval)
+    app[_TRENDS] = TagTrends(controller, behaviours, limit=STATE_TAG_LIMIT)
     app[_FILES] = _load_files()
 
     async def background(app: web.Application) -> AsyncIterator[None]:
         executor = concurrent.futures.ThreadPoolExecutor(4, thread_name_prefix="enip-web")
         app[_EXECUTOR] = executor
-        sampler = asyncio.get_running_loop().create_task(app[_HISTORY].run())
+        loop = asyncio.get_running_loop()
+        sampler = loop.create_task(app[_HISTORY].run())
+        trends = loop.create_task(app[_TRENDS].run())
         try:
             yield
         finally:
             sampler.cancel()
+            trends.cancel()
             executor.shutdown(wait=False, cancel_futures=True)
 
     app.cleanup_ctx.append(background)
@@ -449,9 +465,15 @@ class WebServer:
         token: str | None = None,
         rate_interval: float = 1.0,
         allow_hosts: Iterable[str] = (),
+        behaviours: Any = None,
     ) -> None:
         self.app = make_app(
-            controller, control, token=token, rate_interval=rate_interval, allow_hosts=allow_hosts
+            controller,
+            control,
+            token=token,
+            rate_interval=rate_interval,
+            allow_hosts=allow_hosts,
+            behaviours=behaviours,
         )
         self.token = token
         self.runner: web.AppRunner | None = None
@@ -520,6 +542,7 @@ async def start_web(
     *,
     allow_hosts: Iterable[str] = (),
     interface: str | None = None,
+    behaviours: Any = None,
 ) -> WebServer:
     """Start the web API of a started :class:`~.server.EnipServer` for ``-w/--web TEXT``.
 
@@ -529,6 +552,8 @@ async def start_web(
     if interface is None:
         interface = "" if enip.host in WILDCARDS else enip.host
     host, port = web_address(text, interface)
-    server = WebServer(enip.controller, enip.control, token=token, allow_hosts=allow_hosts)
+    server = WebServer(
+        enip.controller, enip.control, token=token, allow_hosts=allow_hosts, behaviours=behaviours
+    )
     await server.start(host, port)
     return server

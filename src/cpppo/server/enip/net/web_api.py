@@ -13,7 +13,8 @@ tag names match case-insensitively):
 - ``options``: ``delay`` with ``value`` (seconds) and ``range`` (``lo-hi``, shown when set);
 - ``server``: ``control`` with ``disable``, ``done``, ``latency`` and ``timeout``;
 - ``tags``: each tag, with ``attribute`` (its rendering; ``attribute[i]``, ``attribute[i,j]`` and
-  ``attribute[i:j]`` address elements) and ``error`` (a CIP status forced onto every access);
+  ``attribute[i:j]`` address elements), ``error`` (a CIP status forced onto every access) and,
+  for a tag with behaviours (docs/behaviours.md), ``behaviour`` (``{path: behaviour}``, read-only);
 - ``connections``: each TCP client, ``127_0_0_1_52590``, with ``eof`` (set true to drop it),
   ``interface``, ``port``, ``received`` and ``requests``.
 
@@ -307,18 +308,22 @@ class _ControlEntity(_Entity):
 
 
 class _TagEntity(_Entity):
-    readable = frozenset({"attribute", "error"})
-    writable = readable
+    readable = frozenset({"attribute", "error", "behaviour"})
+    writable = frozenset({"attribute", "error"})
 
-    def __init__(self, tag: Tag) -> None:
+    def __init__(self, tag: Tag, behaviour: dict[str, str] | None = None) -> None:
         self.tag = tag
         self.attribute = tag.attribute
+        self.behaviour = behaviour or None
 
     def data(self) -> dict[str, Any]:
-        return {
+        data = {
             "attribute": render_attribute(self.tag.name, self.attribute),
             "error": int(self.attribute.error),
         }
+        if self.behaviour:
+            data["behaviour"] = self.behaviour
+        return data
 
     def has(self, command: str) -> bool:
         return command in self.readable or _INDEXED.fullmatch(command) is not None
@@ -357,6 +362,8 @@ class _TagEntity(_Entity):
     def read(self, command: str) -> Any:
         if command == "error":
             return int(self.attribute.error)
+        if command == "behaviour":
+            return self.behaviour
         key = self._key(command)
         if key is None:
             return render_attribute(self.tag.name, self.attribute)
@@ -364,6 +371,8 @@ class _TagEntity(_Entity):
 
     def write(self, command: str, text: str) -> Any:
         attribute = self.attribute
+        if command not in self.writable and _INDEXED.fullmatch(command) is None:
+            raise ApiError(f"{command} is read-only")
         if command == "error":
             code = convert(text, 0)
             if not 0 <= code <= 0xFF:
@@ -435,11 +444,13 @@ class Outcome:
 
 
 class SimulatorApi:
-    """The web API of one simulated controller and its ServerControl."""
+    """The web API of one simulated controller and its ServerControl (and its tag behaviours,
+    a :class:`~.sim.behaviours.Behaviours`, if any)."""
 
-    def __init__(self, controller: Any, control: ServerControl) -> None:
+    def __init__(self, controller: Any, control: ServerControl, behaviours: Any = None) -> None:
         self.controller = controller
         self.control = control
+        self.behaviours = behaviours
 
     # ---- selection ---------------------------------------------------------------------------
     def entities(self, group: str) -> dict[str, _Entity]:
@@ -449,7 +460,11 @@ class SimulatorApi:
         if group == "server":
             return {"control": _ControlEntity(self.control)}
         if group == "tags":
-            return {tag.qualified_name: _TagEntity(tag) for tag in self.controller.tags}
+            describe = self.behaviours.describe if self.behaviours is not None else None
+            return {
+                tag.qualified_name: _TagEntity(tag, describe and describe(tag.qualified_name))
+                for tag in self.controller.tags
+            }
         if group == "connections":
             connections = list(self.control.connections.items())
             return {name: _ConnectionEntity(stats) for name, stats in connections}

@@ -289,6 +289,10 @@ class Controller:
         self.router.set_object_list(self.directory.classes())
         #: Called for every tag read/write when set (``--print``).
         self.on_access: AccessHook | None = None
+        #: ``write_guard(location, count) -> status``, when set, is asked before each tag write
+        #: (Write Tag, fragmented, Read-Modify-Write); a nonzero status is answered instead
+        #: (tag behaviours answer 0x0F for a tag that refuses writes).
+        self.write_guard: Callable[[Location, int], int] | None = None
         #: Number of tags whose Attribute may block (so MSPs are checked before running inline).
         self.blocking_tags = 0
         self._routes: dict[bytes, Any] = {}
@@ -790,6 +794,8 @@ class Controller:
         count = request.elements
         if count > loc.count:
             return _beyond(service)
+        if self.write_guard is not None and (refused := self.write_guard(loc, count)):
+            return _reply(service, refused)
         try:
             stored = self._convert(loc, count, request.code, request.handle, request.data)
         except ValueError as exc:
@@ -810,6 +816,8 @@ class Controller:
         count, offset, chunk = request.elements, request.offset, request.data
         if count > loc.count or count == 0:
             return _beyond(service)
+        if self.write_guard is not None and (refused := self.write_guard(loc, count)):
+            return _reply(service, refused)
         attribute = loc.tag.attribute
         dtype = loc.data_type
         same = request.code == dtype.code and request.handle == getattr(dtype, "handle", None)
@@ -907,6 +915,8 @@ class Controller:
         size = self._span(loc, 1)
         if request.size > size:
             return _mismatch(service)
+        if self.write_guard is not None and (refused := self.write_guard(loc, 1)):
+            return _reply(service, refused)
         attribute = loc.tag.attribute
         if attribute.error:
             return _reply(service, attribute.error)

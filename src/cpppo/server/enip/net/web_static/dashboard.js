@@ -127,6 +127,53 @@
     context.stroke();
   }
 
+  // A tag's sparkline: its recent [time, value] samples, scaled to the canvas.
+  function drawTrend(canvas, trend) {
+    const context = canvas.getContext("2d");
+    const width = canvas.width;
+    const height = canvas.height;
+    context.clearRect(0, 0, width, height);
+    canvas.dataset.samples = trend.length;
+    canvas.dataset.last = trend.length ? trend[trend.length - 1][1] : "";
+    if (trend.length < 2) return;
+    const values = trend.map((s) => s[1]);
+    const low = Math.min(...values);
+    const span = Math.max(...values) - low || 1;
+    const first = trend[0][0];
+    const scale = width / Math.max(trend[trend.length - 1][0] - first, 1e-3);
+    context.beginPath();
+    trend.forEach((sample, i) => {
+      const x = (sample[0] - first) * scale;
+      const y = height - 2 - ((sample[1] - low) / span) * (height - 4);
+      if (i === 0) context.moveTo(x, y);
+      else context.lineTo(x, y);
+    });
+    context.strokeStyle = "#1f6feb";
+    context.lineWidth = 1.2;
+    context.stroke();
+  }
+
+  function renderTrend(td, tag) {
+    let canvas = td.firstChild;
+    if (!tag.trend) {
+      if (canvas) td.replaceChildren();
+      return;
+    }
+    if (!canvas) {
+      canvas = document.createElement("canvas");
+      canvas.className = "trend";
+      canvas.width = 160;
+      canvas.height = 24;
+      canvas.dataset.tag = tag.name;
+      td.appendChild(canvas);
+    }
+    const behaviour = tag.behaviour
+      ? Object.entries(tag.behaviour).map(([path, text]) => path + " = " + text).join("\n")
+      : "recently written";
+    if (canvas.title !== behaviour) canvas.title = behaviour;
+    drawTrend(canvas, tag.trend);
+  }
+
   function renderConnections(connections) {
     const body = $("connections").tBodies[0];
     const rows = new Map([...body.rows].map((row) => [row.dataset.name, row]));
@@ -179,6 +226,7 @@
         error.appendChild(input);
         const values = cell(row, "values");
         values.dataset.tag = tag.name;
+        cell(row, "trend");
         body.appendChild(row);
       }
       rows.delete(tag.name);
@@ -187,6 +235,7 @@
       row.classList.toggle("faulted", tag.error !== 0);
       const more = tag.elements > tag.values.length ? ", …" : "";
       text(row.cells[3], formatValues(tag.values) + more);
+      renderTrend(row.cells[4], tag);
     }
     for (const row of rows.values()) row.remove();
     const shown = state.tags.length;
