@@ -271,9 +271,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     with conn:
         if lists:
             failures += _lists(conn, args)
-        if operations:
+        if isinstance(conn, connector):  # there are operations to run
             begun = time.monotonic()
-            failed, transactions = conn.process(  # type: ignore[union-attr]
+            failed, transactions = conn.process(
                 operations,
                 depth=args.depth,
                 multiple=500 if args.multiple else 0,

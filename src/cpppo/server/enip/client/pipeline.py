@@ -42,7 +42,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from ..codec.cip import (
-    MESSAGE_ROUTER_PATH,
+    MESSAGE_ROUTER_EPATH,
     Reply,
     Service,
     decode_multiple,
@@ -58,7 +58,6 @@ from ..codec.encap import (
     encode_rr_message,
     encode_unit_message,
 )
-from ..codec.epath import encode_epath
 from ..codec.errors import DecodeError, EncodeError
 from ..codec.status import Status
 from .errors import BadReply, ClientError, EncapsulationError
@@ -70,7 +69,6 @@ from .stream import ReplyStream
 
 __all__ = ["Pipeline"]
 
-_MESSAGE_ROUTER_EPATH = encode_epath(MESSAGE_ROUTER_PATH)
 # The keys with which an operation may route itself differently from the pipeline's defaults.
 _ROUTING = frozenset(("route_path", "send_path", "priority_time_tick", "timeout_ticks"))
 # A Multiple Service Packet reply whose parts are worth reading (0x1E: one of them failed).
@@ -267,12 +265,13 @@ class Pipeline:
         if use_msp:
             message = encode_request(
                 Service.MULTIPLE_SERVICE_PACKET,
-                _MESSAGE_ROUTER_EPATH,
+                MESSAGE_ROUTER_EPATH,
                 encode_multiple([p.message for p in batch]),
             )
         else:
             message = batch[0].message
         context = _context(index)
+        name: Any  # what the reply will be known by: sender context, or sequence number
         try:
             if self._connection_id is not None:
                 self.sequence = name = (self.sequence + 1) & 0xFFFF
@@ -306,6 +305,7 @@ class Pipeline:
         """Apply one whole encapsulated reply."""
         if self.broken is not None:
             return
+        name: Any  # the request it answers: sender context, or sequence number if connected
         try:
             if self._connection_id is not None:
                 if header.command != Command.SEND_UNIT_DATA:
@@ -323,9 +323,9 @@ class Pipeline:
             self.fail(exc if isinstance(exc, BadReply) else BadReply(str(exc)))
             return
         if header.status:
-            error = EncapsulationError(header.status)
+            refused = EncapsulationError(header.status)
             for p in request.parts:
-                p.owner.fail(error)
+                p.owner.fail(refused)
             return
         try:
             if cip is None:

@@ -39,7 +39,7 @@ __all__ = [
     "status_string",
 ]
 
-_COMMAND_NAMES = {
+_COMMAND_NAMES: dict[int, str] = {
     Command.NOP: "nop",
     Command.LIST_SERVICES: "list_services",
     Command.LIST_IDENTITY: "list_identity",

@@ -212,8 +212,9 @@ class Operation:
         try:
             if kind in (_READ, _READ_FRAG):
                 typed = decode_typed_data(reply.data)
-                if self.data_type is None and self.raw is None:
-                    self.data_type = _type_of_reply(typed.code, typed.handle)
+                if self.raw is None:
+                    if self.data_type is None:
+                        self.data_type = _type_of_reply(typed.code, typed.handle)
                     self.raw = bytearray()
                 self.raw += typed.data
                 if status == 0x06 and kind == _READ_FRAG:
@@ -331,8 +332,10 @@ def plan(
         entry = _fresh(op, kind, path, elements, offset, multiple)
     else:
         key = (id(path), kind, elements, offset, get("tag_type"), multiple > 0)
-        entry = cache.get(key)
-        if entry is None or entry[0] is not path:
+        cached = cache.get(key)
+        if cached is not None and cached[0] is path:
+            entry = cached
+        else:
             entry = _fresh(op, kind, path, elements, offset, multiple)
             if len(cache) >= PLAN_CACHE_LIMIT:
                 cache.clear()

@@ -117,4 +117,4 @@ class Router:
         tick = self.priority_time_tick if priority_time_tick is None else priority_time_tick
         ticks = self.timeout_ticks if timeout_ticks is None else timeout_ticks
         data = encode_unconnected_send(request, route or None, tick, ticks)
-        return encode_request(Service.UNCONNECTED_SEND, send, data)
+        return encode_request(Service.UNCONNECTED_SEND, send or [], data)

@@ -8,7 +8,8 @@ Public API:
         ``.set_attribute_single``, ``.get_attributes_all``, ``.multiple``, ``.unconnected_send``,
         ``.cip_send``, ``.forward_open``, ``.forward_close``; ``.send(frame)``,
         ``.receive(timeout)``, ``.readable(timeout)``; ``next(conn)`` yields each reply as nested
-        dicts carrying its ``peer``; ``.busy_poll``; a context manager.
+        dicts carrying its ``peer``; ``.busy_poll`` (seconds, default 0: off); a context
+        manager.
     DEFAULT_PORT                         44818.
 
 What goes on the wire is encoded by the codec and the sans-IO modules beside this one
@@ -102,12 +103,13 @@ class client:
     send_path_default: list[dict] = [{"class": 6}, {"instance": 1}]
     priority_time_tick_default = 5
     timeout_ticks_default = 157
-    #: Longest busy-poll (seconds) for a TCP reply before blocking: 0, off, by default (see
-    #: docs/enip-client.md, "Busy-poll", for the measurements). With it on, a reply that comes
-    #: this quickly (a local simulator, a fast LAN) is picked up without the sleep and wake-up a
-    #: blocking receive costs, at the price of a CPU spinning while it waits. Used only while
-    #: replies keep coming within it and on a host with more than one CPU.
-    busy_poll = 200e-6
+    #: Longest busy-poll (seconds) for a TCP reply before a blocking receive; 0 (the default)
+    #: never spins. Set it (e.g. ``200e-6``) on a host with CPUs to spare talking to a device
+    #: that answers that quickly (a local simulator, a fast LAN): such a reply is then picked up
+    #: without the sleep and wake-up a blocking receive costs, at the price of a CPU spinning
+    #: while it waits. Polling is used only while replies keep coming within it, and only with
+    #: more than one CPU. Off by default by measurement: see docs/enip-client.md, "Busy-poll".
+    busy_poll = 0.0
 
     def __init__(
         self,
