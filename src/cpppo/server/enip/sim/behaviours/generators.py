@@ -337,7 +337,10 @@ class Sum(Generator):
         return (sum(b[0] for b in ranges), sum(b[1] for b in ranges))  # type: ignore[index]
 
     def at(self, t: float) -> Any:
-        return sum(at(t) for at in self._ats)
+        total = 0
+        for at in self._ats:  # no generator object: the update allocates nothing the GC tracks
+            total += at(t)
+        return total
 
     def __str__(self) -> str:
         return " + ".join(str(part) for part in self.parts)

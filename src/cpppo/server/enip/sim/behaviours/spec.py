@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import ast
 import importlib
+import importlib.util
 import os
 import re
 import sys
@@ -244,14 +245,30 @@ def _replay(kwds: dict[str, Any], target: str, resources: Resources) -> Generato
     return Computed(text, lambda t: series.element(t, element))
 
 
+def _import(name: str, base: str) -> Any:
+    """Module ``name``: the file ``name.py`` in ``base`` (beside the behaviour file), else an
+    importable module."""
+    path = os.path.join(base, *name.split(".")) + ".py"
+    if not os.path.isfile(path):
+        return importlib.import_module(name)
+    found = sys.modules.get(name)
+    if found is not None and getattr(found, "__file__", None) == path:
+        return found
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def _script(kwds: dict[str, Any], resources: Resources) -> Generator:
     spec = kwds.pop("function", None)
     if kwds or not isinstance(spec, str) or ":" not in spec:
         raise ValueError('script() takes one text, "module:function"')
     module_name, _, function_name = spec.partition(":")
     try:
-        module = importlib.import_module(module_name)
-    except ImportError as exc:
+        module = _import(module_name, resources.base)
+    except (ImportError, SyntaxError) as exc:
         raise ValueError(f"script({spec!r}): cannot import {module_name}: {exc}") from None
     function = getattr(module, function_name, None)
     if not callable(function):
