@@ -105,7 +105,10 @@ def test_addresses_delays_and_route_paths():
     delay = Delay(0.1, (0.2, 0.3))
     assert all(0.2 <= delay.sample() <= 0.3 for _ in range(20))
     assert parse_route_path(' [{"link": 0, "port": 1}] ') == [{"link": 0, "port": 1}]
-    assert parse_route_path('[{"link": 0, "port": "192.168.1.2"}]')[0]["port"] == "192.168.1.2"
+    with pytest.raises(
+        ValueError, match=r'did you mean \[\{"port": 2, "link": "192\.168\.1\.2"\}\]\?'
+    ):
+        parse_route_path('[{"link": 0, "port": "192.168.1.2"}]')  # the spec's swapped form
     assert parse_route_path("false") is False and parse_route_path("0") is False
     assert parse_route_path("1/0") == [{"port": 1, "link": 0}]
     assert parse_route_path("2/10.0.0.1") == [{"port": 2, "link": "10.0.0.1"}]

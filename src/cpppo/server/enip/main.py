@@ -242,12 +242,13 @@ def parse_route_path(text: str) -> list[dict] | bool | None:
     """``--route-path`` / ``[UCMM] Route Path``: ``null`` or ``any`` (None: any route path is
     accepted), ``0``/``false``/``none`` (False: none is), or a route path in any form
     :func:`~.codec.epath.parse_route_path` reads (``1/0``, JSON; JSON may have trailing commas,
-    as in ``cpppo.cfg``), string ports included. Raises ValueError."""
+    as in ``cpppo.cfg``). Raises ValueError (the spec's swapped
+    ``[{"link": 0, "port": "192.168.1.2"}]`` too, naming the form meant)."""
     stripped = text.strip()
     if stripped.lower() in ("null", "any"):
         return None
     value: Any = loads_json(stripped) if stripped.startswith(("[", "{")) else stripped
-    return epath.parse_route_path(value, string_ports=True) or False
+    return epath.parse_route_path(value) or False
 
 
 def _int(value: str, key: str) -> int:

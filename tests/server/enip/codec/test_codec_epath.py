@@ -1,5 +1,7 @@
 """Byte-vector tests of EPATH segments (cpppo.server.enip.codec.epath)."""
 
+import re
+
 import pytest
 
 from cpppo.server.enip.codec import epath
@@ -201,9 +203,18 @@ def test_parse_route_path_rejects(value):
         epath.parse_route_path(value)
 
 
-def test_parse_route_path_string_ports():
-    """The spec's swapped form: a string port only where asked for (the simulator's option)."""
-    text = '[{"link": 0, "port": "192.168.1.2"}]'
-    with pytest.raises(EncodeError, match=r"port '192\.168\.1\.2' must be an integer"):
-        epath.parse_route_path(text)
-    assert epath.parse_route_path(text, string_ports=True) == [{"port": "192.168.1.2", "link": 0}]
+@pytest.mark.parametrize(
+    ("value", "meant"),
+    [
+        ('[{"link": 0, "port": "192.168.1.2"}]', '[{"port": 2, "link": "192.168.1.2"}]'),
+        ({"link": 3, "port": "plc.example"}, '[{"port": 2, "link": "plc.example"}]'),
+        (
+            '[{"port": 1, "link": 0}, {"link": 0}, {"port": "10.0.0.9"}]',
+            '[{"port": 1, "link": 0}, {"port": 2, "link": "10.0.0.9"}]',
+        ),
+    ],
+)
+def test_parse_route_path_swapped(value, meant):
+    """The spec's swapped form (an address as the port) is refused, naming the form meant."""
+    with pytest.raises(EncodeError, match=re.escape(f"did you mean {meant}?")):
+        epath.parse_route_path(value)

@@ -24,17 +24,18 @@ Public API:
                                                        (Unconnected Send route path, Forward Close).
     decode_route_path(buf, offset=0) -> (segments, next_offset)
     split_route_segments(segments) -> (route, rest)    leading port segments vs. the remainder.
-    parse_route_path(value, *, string_ports=False) -> list[dict] | None
+    parse_route_path(value) -> list[dict] | None
         the route-path syntax of the command lines and configuration: None -> None (no route
         path given); False, 0, '', '0', 'false', 'no', 'none', 'null', '[]' -> [] (no route
         path); '<port>/<link>[/<port>/<link>...]' (numbers decimal or 0x/0o/0b; a link that is
         not a number is an address); a JSON list of {"port": p, "link": l} dicts or one such
         dict (as text or already parsed). Split forms such as the spec's
         ``[{"link": 0}, {"port": 1}]`` are merged into one port segment. A port is an integer
-        0..65535 (or, with ``string_ports=True``, any non-empty string: the simulator's
-        --route-path takes the spec's ``[{"link": 0, "port": "192.168.1.2"}]``, whose port is
-        really a link), a link an integer or a string; anything else raises EncodeError (a
-        ValueError) saying what is wrong.
+        0..65535, a link an integer or a string (an address); anything else raises EncodeError
+        (a ValueError) saying what is wrong. The spec's swapped example
+        ``[{"link": 0, "port": "192.168.1.2"}]`` (an address as the port) is refused with the
+        form meant: ``did you mean [{"port": 2, "link": "192.168.1.2"}]?`` (port 2: the
+        Ethernet port of a Logix bridge module).
 
 Malformed paths raise :class:`DecodeError` with ``status=0x04`` (path segment error); a value that
 does not fit raises :class:`EncodeError`.
@@ -370,12 +371,27 @@ def _number(text: str) -> int | None:
     return -value if text[0] == "-" else value
 
 
-def _port_segment(port: Any, link: Any, where: str, string_ports: bool = False) -> dict:
+#: The port a swapped segment's address most likely belongs to: a bridge module's Ethernet port.
+_ETHERNET_PORT = 2
+
+
+def _swapped(port: Any, link: Any) -> bool:
+    """True for the spec's slip: an address given as the port, a number as the link."""
+    return isinstance(port, str) and _number(port) is None and isinstance(link, int)
+
+
+def _did_you_mean(segments: list[dict]) -> str:
+    """The route path meant by one holding swapped segments, as JSON."""
+    meant = [
+        {"port": _ETHERNET_PORT, "link": s["port"]} if _swapped(s["port"], s["link"]) else s
+        for s in segments
+    ]
+    return f"did you mean {json.dumps(meant, default=repr)}?"
+
+
+def _port_segment(port: Any, link: Any, where: str) -> dict:
     """A checked {"port": p, "link": l} segment."""
-    if isinstance(port, bool) or not (
-        (isinstance(port, int) and 0 <= port <= 0xFFFF)
-        or (string_ports and isinstance(port, str) and port)
-    ):
+    if isinstance(port, bool) or not (isinstance(port, int) and 0 <= port <= 0xFFFF):
         raise EncodeError(f"route path {where}: port {port!r} must be an integer 0-65535")
     if isinstance(link, bool) or not isinstance(link, (int, str)):
         raise EncodeError(f"route path {where}: link {link!r} must be an integer or an address")
@@ -397,7 +413,7 @@ def _route_text(text: str) -> list[dict]:
     return out
 
 
-def parse_route_path(value: Any, *, string_ports: bool = False) -> list[dict] | None:
+def parse_route_path(value: Any) -> list[dict] | None:
     """Parse a route path given as text or as JSON data (see the module docstring)."""
     if value is None:
         return None
@@ -417,7 +433,7 @@ def parse_route_path(value: Any, *, string_ports: bool = False) -> list[dict] | 
         value = [value]
     if not isinstance(value, (list, tuple)):
         raise EncodeError(f"route path {value!r}: must be a list of port/link dicts")
-    merged: list[dict] = []
+    pairs: list[dict] = []
     pending: dict = {}
     for segment in value:
         if not isinstance(segment, Mapping):
@@ -426,9 +442,15 @@ def parse_route_path(value: Any, *, string_ports: bool = False) -> list[dict] | 
             raise EncodeError(f"route path {value!r}: {segment!r} is not a port/link segment")
         pending.update(segment)
         if len(pending) == 2:
-            port, link = pending["port"], pending["link"]
-            merged.append(_port_segment(port, link, repr(value), string_ports))
+            pairs.append({"port": pending["port"], "link": pending["link"]})
             pending = {}
     if pending:
         raise EncodeError(f"route path {value!r}: {pending!r} lacks its port or link")
-    return merged
+    for p in pairs:
+        if _swapped(p["port"], p["link"]):
+            shown = json.dumps(value, default=repr)
+            raise EncodeError(
+                f"route path {shown}: port {p['port']!r} must be an integer 0-65535 (the link "
+                f"may be an address): {_did_you_mean(pairs)}"
+            )
+    return [_port_segment(p["port"], p["link"], repr(value)) for p in pairs]
