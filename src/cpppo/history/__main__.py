@@ -1,13 +1,15 @@
-"""``python -m cpppo.history``: print a history (in a time window and zone), or replay it.
+"""``python -m cpppo.history``: print a history (in a time window and zone), or replay it;
+record one from a controller (``record``, :mod:`.record`); plot one (``plot``, :mod:`.plot`).
 
 python -m cpppo.history some_file.hst
 python -m cpppo.history -z local -s "2014-07-15 16:00 MDT" -d 1h some_file.hst
 python -m cpppo.history --replay 10 some_file.hst     # an hour of records in six minutes
+python -m cpppo.history record -a 127.0.0.1 -i 1 -n 60 -o plant.hst Tank.Level Pump.Running
+python -m cpppo.history plot plant.hst Tank.Level -z local -o plant.png
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import logging
 import os
@@ -15,6 +17,7 @@ import sys
 from collections.abc import Sequence
 
 from ..misc import log_setup
+from .arguments import Parser
 from .files import history_files, playback, reader
 from .times import duration, timestamp
 from .zones import get_zone
@@ -22,18 +25,12 @@ from .zones import get_zone
 log = logging.getLogger("cpppo.history")
 
 
-class Parser(argparse.ArgumentParser):
-    """An argument parser that reports a bad argument in one line (exit status 2)."""
-
-    def error(self, message: str) -> None:  # type: ignore[override]
-        self.exit(2, f"{self.prog}: error: {message}\n")
-
-
 def build_parser() -> Parser:
     """The command line of ``python -m cpppo.history``."""
     parser = Parser(
         prog="python -m cpppo.history",
-        description="Print or replay a history file (and its rotations) in time order.",
+        description="Print or replay a history file (and its rotations) in time order;"
+        " 'record ...' records one, 'plot ...' plots one (see their --help).",
     )
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more logging")
     parser.add_argument("-s", "--start", help="first time to print (e.g. '2014-07-15 16:00 MDT')")
@@ -65,7 +62,17 @@ def build_parser() -> Parser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; the exit status."""
+    """Run the command line; the exit status. ``record ...`` and ``plot ...`` are subcommands
+    (a history file named like one is given as ``./record``)."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] == "record":
+        from .record import main as record
+
+        return record(argv[1:])
+    if argv and argv[0] == "plot":
+        from .plot import main as plot
+
+        return plot(argv[1:])
     parser = build_parser()
     args = parser.parse_args(argv)
     log_setup(args.verbose)

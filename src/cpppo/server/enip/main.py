@@ -460,7 +460,7 @@ def main(
             identity["product revision"] = revision
         elif db is not None and "product revision" not in identity:
             identity["product revision"] = revision_word(db.revision, _DEFAULT_MINOR)
-        if not specs and db is None:
+        if not specs and db is None and not args.replay:  # a replay makes its own tags
             specs = [parse_tag_definition(tag) for tag in DEMO_TAGS]
             log.warning("No tags given; serving the demo tags: %s", " ".join(DEMO_TAGS))
         controller = build_controller(specs, identity, tcpip, route_path, attribute_class, db)

@@ -13,6 +13,7 @@ import threading
 import pytest
 
 from cpppo.history import logger, reader
+from cpppo.history.header import TagType, read_types
 from cpppo.server.enip import client
 from cpppo.server.enip.codec.types import INT, REAL
 from cpppo.server.enip.examples import historize
@@ -66,9 +67,12 @@ def test_spec_command_records_reads_and_writes(tmp_path):
     text = path.read_text()
     lines = text.splitlines()
     assert re.fullmatch(rf"# {STAMP}: Started recording Tag: Tag_Name", lines[0]), lines
-    assert re.fullmatch(rf"# {STAMP}: Started recording Tag: Flow", lines[1]), lines
+    assert lines[1] == '# types: {"Tag_Name": {"type": "INT", "dims": [1000]}}', lines
+    assert re.fullmatch(rf"# {STAMP}: Started recording Tag: Flow", lines[2]), lines
+    assert lines[3] == '# types: {"Flow": {"type": "REAL", "dims": []}}', lines
+    assert read_types(path) == {"Tag_Name": TagType("INT", (1000,)), "Flow": TagType("REAL")}
     assert re.fullmatch(
-        rf'{STAMP}\t\["Tag_Name", \[0, 3\]\]\t\{{"write": \[0, 1, 2, 3\]\}}', lines[2]
+        rf'{STAMP}\t\["Tag_Name", \[0, 3\]\]\t\{{"write": \[0, 1, 2, 3\]\}}', lines[4]
     ), lines
     records = [(key, payload) for _, key, payload in reader(path, strict=True)]
     assert records == [
@@ -99,8 +103,9 @@ def test_failures_are_comments_and_reads_of_one_element(tmp_path):
             attr[2:9]
     lines = path.read_text().splitlines()
     assert lines[0].endswith(": Started recording Tag: Level")
-    assert re.fullmatch(rf"# {STAMP}: PLC I/O Write Tag +Level\[ +7-7 +\] Exception: .*", lines[4])
-    assert re.fullmatch(rf"# {STAMP}: PLC I/O Read  Tag +Level\[ +2-8 +\] Exception: .*", lines[5])
+    assert lines[1] == '# types: {"Level": {"type": "REAL", "dims": [3]}}'
+    assert re.fullmatch(rf"# {STAMP}: PLC I/O Write Tag +Level\[ +7-7 +\] Exception: .*", lines[5])
+    assert re.fullmatch(rf"# {STAMP}: PLC I/O Read  Tag +Level\[ +2-8 +\] Exception: .*", lines[6])
     assert [(k, p) for _, k, p in reader(path, strict=True)] == [
         (["Level", [1, 1]], {"write": [2.5]}),
         (["Level", [1, 1]], {"read": [2.5]}),

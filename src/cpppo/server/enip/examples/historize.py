@@ -6,12 +6,15 @@ runs the simulator of ``python -m cpppo.server.enip`` (same options and tags aft
 :class:`Attribute_historize` for every tag, appending to FILE (a :mod:`cpppo.history` file)::
 
     # 2014-07-15 22:03:35.945: Started recording Tag: Tag_Name
+    # types: {"Tag_Name": {"type": "INT", "dims": [100]}}
     2014-07-15 22:03:44.186	["Tag_Name", [0, 3]]	{"write": [0, 1, 2, 3]}
     2014-07-15 22:03:45.002	["Tag_Name", [2, 2]]	{"read": [2]}
 
 Each record's key is the tag name and the first and last element accessed; its payload the
-values read or written. A failed access is recorded as a comment. ``cpppo.history.reader(FILE)``
-reads the records back. This is also the template for your own customisation: override
+values read or written. A failed access is recorded as a comment. The ``# types:`` comment is
+the history's type header (:mod:`cpppo.history.header`): a simulator replaying the file
+(``--replay FILE``) creates the tags it names. ``cpppo.history.reader(FILE)`` reads the records
+back. This is also the template for your own customisation: override
 ``__getitem__`` / ``__setitem__`` of :class:`~.device.Attribute`. Each client's requests may be
 served in its own thread, so guard any shared state with a lock (as done here, so the records
 come in the order the accesses were applied).
@@ -24,6 +27,7 @@ from collections.abc import Sequence
 from typing import Any, ClassVar
 
 from cpppo.history import logger
+from cpppo.history.header import write_types
 
 from ..main import main as enip_main
 from ..sim.device import Attribute
@@ -43,6 +47,7 @@ class Attribute_historize(Attribute):
         super().__init__(*args, **kwds)
         if self.history is not None:
             self.history.comment(f"Started recording Tag: {self.name}")
+            write_types(self.history, {self.name: (self.parser.name, self.dims)})
 
     def _span(self, key: Any) -> list[int]:
         """``[first, last]`` element indices of ``key`` (an int or a slice)."""
