@@ -11,6 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from cpppo.server.enip.codec import types as cip
+from cpppo.server.enip.codec.status import CipStatusError
 from cpppo.server.enip.codec.tags import decode_symbol_type, decode_template_definition
 from cpppo.server.enip.logix import (
     ATOMIC_BY_CODE,
@@ -483,6 +484,7 @@ def test_bad_paths_are_rejected(text):
     with pytest.raises(TagPathError) as err:
         parse_path(text)
     assert err.value.status == 0x04
+    assert isinstance(err.value, CipStatusError) and isinstance(err.value, LookupError)
 
 
 @pytest.fixture

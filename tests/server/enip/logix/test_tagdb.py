@@ -10,6 +10,7 @@ import pytest
 from pycomm3 import LogixDriver
 from pylogix import PLC
 
+from cpppo.server.enip.codec.status import CipStatusError
 from cpppo.server.enip.importers.json import load_json, save_json
 from cpppo.server.enip.importers.l5x import load_l5x
 from cpppo.server.enip.logix import (
@@ -185,7 +186,7 @@ def test_symbol_object_pages_parse_in_pycomm3_and_pylogix(db):
 def test_symbol_attribute_errors(db):
     with pytest.raises(AttributeNotSupported) as err:
         db.instance_attribute_list([1, 4])
-    assert err.value.status == 0x14
+    assert err.value.status == 0x14 and isinstance(err.value, CipStatusError)
     with pytest.raises(TagDBError, match="alone exceeds"):
         db.instance_attribute_list([1, 2], max_size=5)
     entry = db.symbols()[0]

@@ -8,7 +8,8 @@ import pytest
 
 from cpppo.server.enip import DINT, INT, LOGIX_STRING, REAL, SSTRING, device
 from cpppo.server.enip.codec import cip, connection, epath, tags
-from cpppo.server.enip.sim.controller import Controller, convert_values
+from cpppo.server.enip.logix.convert import convert_values
+from cpppo.server.enip.sim.controller import Controller
 from cpppo.server.enip.sim.device import Context, WouldBlock
 
 
@@ -358,6 +359,41 @@ def test_blocking_attribute_raises_would_block_inline():
     msp = cip.encode_request(0x0A, cip.MESSAGE_ROUTER_EPATH, cip.encode_multiple([raw]))
     with pytest.raises(WouldBlock):
         plc.request(msp, Context(inline=True))
+
+
+def test_blocking_is_decided_before_the_request_runs():
+    """A request reaching an Attribute that may block is refused on the loop before any of its
+    user code runs, then runs exactly once off the loop: alone, in a Multiple Service Packet,
+    in an Unconnected Send, and on the tag's @class/instance/attribute address."""
+    calls: list[object] = []
+
+    class Slow(device.Attribute):
+        def __getitem__(self, key):
+            calls.append(key)
+            return super().__getitem__(key)
+
+    plc = Controller()
+    plc.add_tag("SLOW", DINT, attribute_class=Slow, address=(0x04, 100, 3))
+    plc.add_tag("FAST", DINT)
+    read = req(0x4C, "SLOW", b"\x01\x00")
+    msp = cip.encode_request(
+        0x0A, cip.MESSAGE_ROUTER_EPATH, cip.encode_multiple([req(0x4C, "FAST", b"\x01\x00"), read])
+    )
+    ucs = cip.encode_request(
+        0x52,
+        epath.encode_epath([{"class": 0x06}, {"instance": 1}]),
+        connection.encode_unconnected_send(read, [{"port": 1, "link": 0}]),
+    )
+    single = req(0x0E, [{"class": 0x04}, {"instance": 100}, {"attribute": 3}])
+    for raw in (read, msp, ucs, single):
+        calls.clear()
+        with pytest.raises(WouldBlock):
+            plc.request(raw, Context(inline=True))
+        assert calls == []
+        reply = plc.request(raw, Context(inline=False))
+        assert reply[2] == 0 and len(calls) == 1
+    assert plc.would_block(read) and plc.would_block(single) and plc.would_block(msp)
+    assert not plc.would_block(req(0x4C, "FAST", b"\x01\x00"))
 
 
 def test_forced_error_code_and_user_exceptions():
