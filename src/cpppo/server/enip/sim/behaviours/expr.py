@@ -55,18 +55,19 @@ def _python(text: str) -> str:
 
 
 def _path(node: ast.AST) -> str | None:
-    """The tag path a Name/Attribute/Subscript chain names, or None if it is not one."""
+    """The tag path a Name/Attribute/Subscript chain names, or None if it is not one (a name
+    starting with two underscores never is: Logix names cannot)."""
     if isinstance(node, ast.Name):
         if node.id.startswith(_PROGRAM_MARK):
             return f"Program:{node.id[len(_PROGRAM_MARK) :]}"
-        return node.id
+        return None if node.id.startswith("__") else node.id
     if isinstance(node, ast.Attribute):
         base = _path(node.value)
-        if base is None:
-            return None
         attr = node.attr
-        if attr.startswith(_BIT_MARK):
+        if attr.startswith(_BIT_MARK) and attr[len(_BIT_MARK) :].isdigit():
             attr = attr[len(_BIT_MARK) :]
+        if base is None or attr.startswith("__"):
+            return None
         return f"{base}.{attr}"
     if isinstance(node, ast.Subscript):
         base = _path(node.value)

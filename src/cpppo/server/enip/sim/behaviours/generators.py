@@ -40,6 +40,11 @@ __all__ = [
 _TAU = 2.0 * math.pi
 
 
+def _steps(t: float, every: float) -> int:
+    """Whole ``every``s in ``t`` (a time on a step, 0.3 s of 0.1 s ones, counts 3, not 2)."""
+    return math.floor(t / every + 1e-9) if t > 0 else 0
+
+
 class Generator:
     """A value as a function of time; subclasses set ``name`` and ``params`` (keyword: default)
     and implement ``at``."""
@@ -195,7 +200,7 @@ class _Sampled(Generator):
         raise NotImplementedError
 
     def at(self, t: float) -> float:
-        index = math.floor(t / self.every) if t > 0 else 0
+        index = _steps(t, self.every)
         if index < self._index:
             self._restart()
         value = self._value
@@ -290,7 +295,7 @@ class Counter(Generator):
         return (min(self.start, self.max), max(self.start, self.max))
 
     def at(self, t: float) -> Any:
-        count = math.floor(t / self.every) if t > 0 else 0
+        count = _steps(t, self.every)
         if self.max is None:
             return self.start + self.step * count
         steps = int(abs((self.max - self.start) / self.step)) + 1  # values in one cycle
@@ -313,7 +318,7 @@ class Toggle(Generator):
         return (0, 1)
 
     def at(self, t: float) -> bool:
-        count = math.floor(t / self.every) if t > 0 else 0
+        count = _steps(t, self.every)
         return bool(count & 1) != bool(self.start)
 
 
