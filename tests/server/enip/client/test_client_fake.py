@@ -393,7 +393,7 @@ def test_raw_client_next_and_readable(fake):
     srv = fake()
     with client.connector("127.0.0.1", srv.port, timeout=2) as conn:
         assert not conn.readable(timeout=0.05)
-        conn.read("T[3]", elements=2, sender_context=b"hello")
+        conn.read("T[3]", elements=2, offset=None, sender_context=b"hello")  # Read Tag
         assert conn.readable(timeout=2)
         response = next(conn)
     assert response["peer"] == ("127.0.0.1", srv.port)

@@ -266,8 +266,8 @@ def test_request_builders(enip_simulator):
     """read/write/get_attributes_all built with send=False, sent in one Multiple Service Packet;
     unconnected_send wraps (or not) as routed."""
     with client.connector(enip_simulator.host, enip_simulator.port, timeout=5) as c:
-        w = c.write("SCADA[10]", [5, 6], tag_type=0xC3, send=False)
-        r = c.read("SCADA[10]", elements=2, send=False)
+        w = c.write("SCADA[10]", [5, 6], tag_type=0xC3, offset=None, send=False)
+        r = c.read("SCADA[10]", elements=2, offset=None, send=False)
         g = c.get_attributes_all("@1/1", send=False)
         c.multiple([w, r, g], sender_context=b"msp")
         reply = next(c)

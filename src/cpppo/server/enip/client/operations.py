@@ -6,6 +6,9 @@ Pure functions, no I/O. Public API:
     parse_operations(tags, fragment=False, int_type=None, **kwds) -> iterator of operation dicts
     parse_operation(text, fragment=False, int_type=None) -> dict      one string
     parse_path(text) -> list[dict]        ``Tag.Sub[2]`` or ``@cls/ins/att/elm`` (JSON segments ok)
+    parse_path_elements(text) -> (list[dict], int | None)
+                                          a path that may end in a range (``Tag[1-3]``): its
+                                          segments and the range's element count
     parse_int(text) -> int                decimal (leading zeros allowed), 0x.., 0o.., 0b..
     parse_route_path(value) -> list|None  --route-path values: JSON, ``port/link``, 0/false
     parse_send_path(value) -> list|None   --send-path values: ``@6/1``, '' (none)
@@ -48,6 +51,7 @@ __all__ = [
     "parse_operation",
     "parse_operations",
     "parse_path",
+    "parse_path_elements",
     "parse_route_path",
     "parse_send_path",
 ]
@@ -245,6 +249,16 @@ def parse_path(text: str) -> list[dict]:
     if pos != len(text):
         raise OperationError(f"{text!r}: unexpected {text[pos:]!r}")
     return segments
+
+
+def parse_path_elements(text: str) -> tuple[list[dict], int | None]:
+    """A path as the low-level ``read``/``write`` take it (as the original cpppo's did): it may
+    end in an element range. ``SCADA[1-3]`` -> (its segments, 3); ``SCADA[1]`` or ``Tag`` ->
+    (segments, None)."""
+    op = parse_operation(text)
+    if op["method"] != "read" or "offset" in op:
+        raise OperationError(f"{text!r}: a path was expected, not a write or a byte offset")
+    return op["path"], op["elements"] if op["elements"] > 1 else None
 
 
 def _split_values(text: str, whole: str) -> list[str]:

@@ -31,13 +31,11 @@ from ..codec.tags import (
 )
 from ..codec.types import (
     LOGIX_STRING,
-    STRING_HANDLE,
-    STRUCT_CODE,
     TYPES_BY_CODE,
     CipType,
 )
 from .operations import OperationError, cip_type, format_path
-from .replies import reply_status
+from .replies import decode_values, reply_status, reply_type
 
 __all__ = [
     "FRAGMENT_BYTES",
@@ -106,19 +104,6 @@ def encode_values(tag_type: int, data: Any) -> bytes:
     if isinstance(data, (bytes, bytearray)):
         return bytes(data)
     return typ.encode(values)
-
-
-def decode_values(typ: type[CipType] | None, raw: bytes) -> list:
-    """Decode reply value bytes; an unknown type gives the raw bytes as a list of ints."""
-    if typ is None:
-        return list(raw)
-    return typ.decode(raw)
-
-
-def _type_of_reply(code: int, handle: int | None) -> type[CipType] | None:
-    if code == STRUCT_CODE:
-        return LOGIX_STRING if handle == STRING_HANDLE else None
-    return TYPES_BY_CODE.get(code)
 
 
 class Part:
@@ -196,7 +181,7 @@ class Operation:
             # The common case: a whole read in one reply.
             try:
                 code, handle, data = decode_typed_data(reply.data)
-                self.data_type = typ = _type_of_reply(code, handle)
+                self.data_type = typ = reply_type(code, handle)
                 self.value = typ.decode(data) if typ is not None else list(bytes(data))
             except (DecodeError, EncodeError) as exc:
                 self.fail(exc, reply)
@@ -214,7 +199,7 @@ class Operation:
                 typed = decode_typed_data(reply.data)
                 if self.raw is None:
                     if self.data_type is None:
-                        self.data_type = _type_of_reply(typed.code, typed.handle)
+                        self.data_type = reply_type(typed.code, typed.handle)
                     self.raw = bytearray()
                 self.raw += typed.data
                 if status == 0x06 and kind == _READ_FRAG:

@@ -57,7 +57,13 @@ from ..codec.tags import (
 from ..codec.types import STRUCT_CODE
 from .errors import BadReply, ClientError, ConnectionClosed, EncapsulationError, ReplyTimeout
 from .forward import forward_close_request, forward_open_connection, forward_open_request
-from .operations import cip_type, parse_path, parse_route_path, parse_send_path
+from .operations import (
+    cip_type,
+    parse_path,
+    parse_path_elements,
+    parse_route_path,
+    parse_send_path,
+)
 from .replies import parse_response
 from .requests import encode_values
 from .routing import Router
@@ -87,6 +93,15 @@ def _path(path: Any) -> list[dict]:
     if isinstance(path, str):
         return parse_path(path)
     return list(path)
+
+
+def _path_elements(path: Any, elements: Any) -> tuple[list[dict], Any]:
+    """A read's or write's path segments and element count: a path string's range
+    (``SCADA[0-9]``) counts, as in the original client; else ``elements``."""
+    if not isinstance(path, str):
+        return list(path), elements
+    segments, count = parse_path_elements(path)
+    return segments, elements if count is None else count
 
 
 class client:
@@ -413,13 +428,15 @@ class client:
         self,
         path: Any,
         elements: int = 1,
-        offset: int | None = None,
+        offset: int | None = 0,
         send: bool = True,
         sender_context: bytes = b"",
         timeout: float | None = None,
         **routing: Any,
     ) -> Request:
-        """Read Tag (``offset`` None) or Read Tag Fragmented (an int byte offset)."""
+        """Read Tag Fragmented at byte ``offset`` (the default, 0, as the original client), or
+        Read Tag (``offset`` None). A path string's range (``SCADA[0-9]``) sets ``elements``."""
+        path, elements = _path_elements(path, elements)
         if offset is None:
             return self._request(
                 Service.READ_TAG, path, encode_read_tag(elements), send, sender_context, routing
@@ -432,17 +449,21 @@ class client:
         path: Any,
         data: Any,
         elements: int | None = None,
-        offset: int | None = None,
+        offset: int | None = 0,
         tag_type: int | None = None,
         send: bool = True,
         sender_context: bytes = b"",
         timeout: float | None = None,
         **routing: Any,
     ) -> Request:
-        """Write Tag (``offset`` None) or Write Tag Fragmented; ``tag_type`` default INT."""
+        """Write Tag Fragmented at byte ``offset`` (the default, 0, as the original client), or
+        Write Tag (``offset`` None); ``tag_type`` default INT; ``elements`` default: the path's
+        range (``SCADA[0-2]``), else the number of values."""
         typ = cip_type(tag_type or 0xC3)
         values = data if isinstance(data, (list, tuple)) else [data]
-        count = len(values) if elements is None else elements
+        path, count = _path_elements(path, elements)
+        if count is None:
+            count = len(values)
         raw = encode_values(typ.code, values)
         handle = getattr(typ, "handle", None) if typ.code == STRUCT_CODE else None
         if offset is None:

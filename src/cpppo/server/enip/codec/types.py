@@ -2,7 +2,8 @@
 
 Public API (every type is a class; its methods are classmethods, so both ``REAL.encode([1.5])`` and
 ``REAL().encode([1.5])`` work, and ``isinstance(attr.parser, REAL)`` works for an instance):
-    CipType                      base class: ``.code`` (CIP type code), ``.name``, ``.size`` (bytes
+    CipType                      base class: ``.code`` (CIP type code; also ``.tag_type``, the
+                                 original cpppo's name for it), ``.name``, ``.size`` (bytes
                                  per element, None when variable), ``.fmt`` (struct code or None),
                                  ``.min``/``.max`` (integer range, None otherwise),
                                  ``encode(values) -> bytes``, ``decode(buf, count=None) -> list``.
@@ -88,10 +89,19 @@ def _not_enough(name: str, need: int, have: int) -> DecodeError:
     return DecodeError(f"{name}: need {need} bytes, have {have}", status=Status.NOT_ENOUGH_DATA)
 
 
+class _CodeAlias:
+    """A read-only class attribute giving the class's ``code``."""
+
+    def __get__(self, obj: Any, cls: type[CipType]) -> int:
+        return cls.code
+
+
 class CipType:
     """Base of all CIP data types (see the module docstring)."""
 
     code: ClassVar[int] = 0
+    #: ``code`` by the original cpppo's name (``INT.tag_type == 0xC3``).
+    tag_type: ClassVar[_CodeAlias] = _CodeAlias()
     name: ClassVar[str] = ""
     size: ClassVar[int | None] = None
     fmt: ClassVar[str | None] = None
