@@ -56,6 +56,9 @@ DEFAULT_PORT = ENIP_PORT
 PENDING_BYTES = 256 * 1024
 #: Bytes read from a socket at a time (into one buffer per server, shared by its connections).
 READ_SIZE = 65536
+#: Connections the kernel may hold waiting to be accepted (capped by net.core.somaxconn): a burst
+#: of clients beyond it would wait for SYN retransmissions, seconds apart.
+BACKLOG = 4096
 #: How often (at most, seconds) connections are checked for their timeouts.
 SWEEP_INTERVAL = 1.0
 
@@ -208,6 +211,7 @@ class EnipServer:
                         self.host,
                         port,
                         reuse_address=True,
+                        backlog=BACKLOG,
                         family=socket.AF_INET6 if ":" in self.host else socket.AF_INET,
                     )
                     port = self._tcp_server.sockets[0].getsockname()[1]

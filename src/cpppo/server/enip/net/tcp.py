@@ -11,6 +11,9 @@ it holds bounded:
 - replies not yet taken by the client: past the transport's high-water mark the connection
   stops reading and answers nothing more until they drain.
 
+A connection answers at most ``FAIR_BATCH`` requests in a row before the others get their turn,
+so one client pipelining thousands of requests does not stall the rest.
+
 It holds no reference cycle, so everything it holds is freed when it closes, without waiting
 for the garbage collector (the web API's ``eof`` reaches it through a weak reference).
 """
@@ -38,6 +41,8 @@ log = logging.getLogger("enip.srv")
 ENCAP_HEADER_SIZE = HEADER.size
 #: Seconds a closed connection may take to deliver its last replies before it is reset.
 LINGER = 5.0
+#: Requests of one connection answered in a row before the others get their turn.
+FAIR_BATCH = 16
 
 
 def _request_close(loop: asyncio.AbstractEventLoop, ref: weakref.ref[TcpConnection]) -> None:
@@ -204,7 +209,7 @@ class TcpConnection(asyncio.BufferedProtocol):
             if peer.closing:
                 self.close()
                 return
-            if self.write_paused:  # the client is not reading: answer the rest once it does
+            if self.write_paused or i + 1 == FAIR_BATCH:  # not reading; or others' turn
                 self._queue(frames[i + 1 :], error)
                 return
         if error is not None:
@@ -249,10 +254,15 @@ class TcpConnection(asyncio.BufferedProtocol):
         server = self.server
         loop = server.loop
         handle = server.ucmm.handle
+        turn = 0
         try:
             while self.pending and not self.closed:
                 if self.write_paused:
                     await self._writable()
+                    continue
+                turn += 1
+                if turn % FAIR_BATCH == 0:
+                    await asyncio.sleep(0)  # let other connections be answered
                     continue
                 item = self.pending.popleft()
                 if isinstance(item, DecodeError):
