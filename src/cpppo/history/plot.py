@@ -198,7 +198,7 @@ def build_parser() -> Parser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``plot``; the exit status (1 without matplotlib, 2 for a bad argument)."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_intermixed_args(argv)  # TAGs may follow options
     log_setup(args.verbose)
     try:
         import matplotlib  # noqa: F401
