@@ -412,6 +412,19 @@ def test_forced_error_code_and_user_exceptions():
     assert cip.decode_reply(plc.request(req(0x4C, "Y", b"\x01\x00"), Context())).status == 0x08
 
 
+def test_a_user_attribute_chooses_its_error_status_with_cip_error():
+    class Refusing(device.Attribute):
+        blocking = False
+
+        def __setitem__(self, key, value):
+            raise device.CipError(0x0F)
+
+    plc = Controller()
+    plc.add_tag("X", DINT, attribute_class=Refusing)
+    write = req(0x4D, "X", tags.encode_write_tag(0xC4, 1, b"\x01\x00\x00\x00"))
+    assert cip.decode_reply(plc.request(write, Context(inline=True))).status == 0x0F
+
+
 def test_repeated_reads_follow_values_errors_sizes_and_hooks(plc):
     raw = req(0x4C, [{"symbolic": "D"}, {"element": 1}], b"\x01\x00")
     assert run(plc, raw) == bytes.fromhex("cc000000c40000000000")

@@ -87,18 +87,18 @@ def _beyond(service: int) -> bytes:
 
 
 class ReadPlan(NamedTuple):
-    """A whole-reply Read Tag of a built-in fixed-size tag, answered again as is."""
+    """A whole-reply Read Tag of a built-in fixed-size tag, answered again as is: the reply
+    head (status and type) and a view of the memory of the elements read (a tag's memory never
+    changes size, so the view stays valid while the tag lives)."""
 
     attribute: Any
-    memory: bytearray
-    start: int
-    end: int
     head: bytes
+    view: memoryview
     size: int
 
     def reply(self) -> bytes:
         """The reply: its head and the current memory of the elements read."""
-        return self.head + self.memory[self.start : self.end]
+        return self.head + self.view
 
 
 def plan_read(loc: Location, data: memoryview) -> ReadPlan | None:
@@ -112,9 +112,9 @@ def plan_read(loc: Location, data: memoryview) -> ReadPlan | None:
         return None
     count = decode_read_tag(data).elements
     start = loc.offset
-    end = start + count * loc.data_type.size
+    view = memoryview(loc.tag.data)[start : start + count * loc.data_type.size]
     head = encode_reply(Service.READ_TAG, Status.SUCCESS, (), loc.type_bytes)
-    return ReadPlan(attribute, loc.tag.data, start, end, head, len(head) + end - start)
+    return ReadPlan(attribute, head, view, len(head) + len(view))
 
 
 def _fit_variable(

@@ -498,12 +498,12 @@ class Controller:
         Never raises but WouldBlock: on the event loop (``ctx.inline``), a request whose Route
         may block is refused before it runs, for the server to run it in a worker.
         """
-        key = bytes(cip)
+        key = cip.tobytes() if type(cip) is memoryview else bytes(cip)
         plan = self._reads.get(key)
         if plan is not None and self._routes_version == self.tags.version:
-            attribute, memory, start, end, head, size = plan
+            attribute, head, view, size = plan
             if size <= ctx.max_reply and not attribute.error:
-                return head + memory[start:end]
+                return head + view
         if len(cip) > 1 and cip[0] == _UNCONNECTED_SEND and ctx.depth < MAX_DEPTH:
             # The common envelope of unconnected requests: straight to the message it carries.
             message = self._unwrap(cip)
