@@ -11,17 +11,8 @@ Time zones use the standard library's ``zoneinfo``; ``tzlocal`` and ``tzdata`` (
 extra) are imported only when needed.
 """
 
-from .files import (
-    COMPRESSORS,
-    format_record,
-    history_files,
-    logger,
-    opener,
-    parse_record,
-    playback,
-    reader,
-    rotations,
-)
+from .files import COMPRESSORS, format_record, logger, opener, parse_record, rotations
+from .reading import history_files, playback, reader
 from .times import duration, parse_datetime, parse_seconds, timestamp
 from .zones import (
     TimeZoneError,

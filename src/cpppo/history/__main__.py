@@ -18,7 +18,7 @@ from collections.abc import Sequence
 
 from ..misc import log_setup
 from .arguments import Parser
-from .files import history_files, playback, reader
+from .reading import history_files, playback, reader
 from .times import duration, timestamp
 from .zones import get_zone
 

@@ -19,7 +19,8 @@ import os
 from collections.abc import Iterable, Mapping
 from typing import Any, NamedTuple
 
-from .files import history_files, opener
+from .files import opener
+from .reading import history_files
 
 __all__ = ["HEADER_PREFIX", "TagType", "header_text", "read_types", "write_types"]
 

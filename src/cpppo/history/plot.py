@@ -25,8 +25,9 @@ from typing import Any
 
 from ..misc import log_setup
 from .arguments import Parser
-from .files import history_files, opener, reader
+from .files import opener
 from .header import read_types
+from .reading import history_files, reader
 from .times import duration, timestamp
 from .zones import get_zone
 
