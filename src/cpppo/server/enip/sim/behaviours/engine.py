@@ -22,11 +22,12 @@ from __future__ import annotations
 import logging
 import math
 import struct
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from functools import partial
 from typing import Any
 
 from ...codec.status import Status
-from ...logix import Location, Structure, TagDB, TagPathError
+from ...logix import Atomic, Location, TagDB, TagPathError
 from .generators import Computed, Generator, Sum
 from .playback import Playback
 from .spec import BehaviourError, Entry, Resources, build_generator
@@ -202,11 +203,6 @@ class _Values(_Group):
                 location.set(value)
 
 
-def _is_string(location: Location) -> bool:
-    dtype = location.data_type
-    return bool(dtype.variable or (isinstance(dtype, Structure) and dtype.string_capacity))
-
-
 class Behaviours:
     """The behaviours of one tag database (see the module docstring).
 
@@ -298,31 +294,29 @@ class Behaviours:
             isinstance(generator, Sum) and any(isinstance(p, Computed) for p in generator.parts)
         )
         stage = 1 if generator.reads_tags else 0
+        key: tuple
+        make: Callable[[], _Group]
         if location.bit is not None:
-            key: tuple = (stage, "bit")
-            make: Any = _Bits
-        elif dtype.is_struct or dtype.variable:
-            if not computed or not (_is_string(location) or dtype.is_struct):
+            self._check_bounds(behaviour, 0, 1, truth=True)
+            key, make = (stage, "bit"), _Bits
+        elif not isinstance(dtype, Atomic):  # a string or a structure
+            if not computed:
                 raise entry.error(
                     f"{entry.path} is a {dtype.name}: only replay() and script() can set it"
                 )
             key, make = (stage, "value"), _Values
         elif dtype.is_float:
-            self._check_bounds(behaviour, -_REAL_MAX if dtype.size == 4 else -math.inf,
-                               _REAL_MAX if dtype.size == 4 else math.inf)  # fmt: skip
-            fmt = dtype.cip.fmt
-            key, make = (stage, "float", fmt), lambda: _Floats(fmt)
+            high = _REAL_MAX if dtype.size == 4 else math.inf
+            self._check_bounds(behaviour, -high, high)
+            fmt = str(dtype.cip.fmt)
+            key, make = (stage, "float", fmt), partial(_Floats, fmt)
         else:
-            low, high = (0, 1) if dtype.is_bool else (dtype.min, dtype.max)
-            if not generator.wraps and not dtype.is_bool:
-                self._check_bounds(behaviour, low, high)
-            elif dtype.is_bool and not generator.wraps:
-                self._check_bounds(behaviour, 0, 1, truth=True)
-            fmt, wraps, truth = dtype.cip.fmt, generator.wraps, dtype.is_bool
+            low, high = (0, 1) if dtype.is_bool else (int(dtype.min or 0), int(dtype.max or 0))
+            if not generator.wraps:
+                self._check_bounds(behaviour, low, high, truth=dtype.is_bool)
+            fmt, wraps, truth = str(dtype.cip.fmt), generator.wraps, dtype.is_bool
             key = (stage, "int", fmt, low, high, wraps, truth)
-            make = lambda: _Integers(fmt, low, high, wraps, truth)  # noqa: E731
-        if location.bit is not None:
-            self._check_bounds(behaviour, 0, 1, truth=True)
+            make = partial(_Integers, fmt, low, high, wraps, truth)
         group = self._groups.get(key)
         if group is None:
             group = self._groups[key] = make()

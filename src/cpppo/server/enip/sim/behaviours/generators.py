@@ -102,6 +102,10 @@ class _Periodic(Generator):
     """A wave of ``period`` seconds between ``min`` and ``max``, shifted by ``phase`` seconds."""
 
     params = MappingProxyType({"min": 0.0, "max": 100.0, "period": 60.0, "phase": 0.0})
+    min: float
+    max: float
+    period: float
+    phase: float
 
     def check(self) -> None:
         self._numbers("min", "max", "phase")
@@ -144,6 +148,7 @@ class Square(_Periodic):
 
     name = "square"
     params = MappingProxyType({"min": 0, "max": 1, "period": 60.0, "duty": 0.5, "phase": 0.0})
+    duty: float
 
     def check(self) -> None:
         super().check()
@@ -161,6 +166,10 @@ class Sine(Generator):
 
     name = "sine"
     params = MappingProxyType({"amplitude": 1.0, "offset": 0.0, "period": 60.0, "phase": 0.0})
+    amplitude: float
+    offset: float
+    period: float
+    phase: float
 
     def check(self) -> None:
         self._numbers("amplitude", "offset", "phase")
@@ -179,6 +188,9 @@ class Sine(Generator):
 class _Sampled(Generator):
     """A seeded random sequence, one sample every ``every`` seconds, drawn in order (and drawn
     again from the seed when asked for an earlier time)."""
+
+    seed: Any
+    every: float
 
     def check(self) -> None:
         self._positive("every")
@@ -220,6 +232,10 @@ class RandomWalk(_Sampled):
     params = MappingProxyType(
         {"step": 1.0, "min": 0.0, "max": 100.0, "seed": 0, "every": 0.1, "start": None}
     )
+    step: float
+    min: float
+    max: float
+    start: float | None
 
     def check(self) -> None:
         self._numbers("step", "min", "max")
@@ -253,6 +269,7 @@ class Noise(_Sampled):
 
     name = "noise"
     params = MappingProxyType({"sigma": 1.0, "seed": 0, "every": 0.1})
+    sigma: float
 
     def check(self) -> None:
         self._numbers("sigma")
@@ -278,6 +295,10 @@ class Counter(Generator):
 
     name = "counter"
     params = MappingProxyType({"step": 1, "every": 1.0, "start": 0, "max": None})
+    step: float
+    every: float
+    start: float
+    max: float | None
     wraps = True
 
     def check(self) -> None:
@@ -307,6 +328,8 @@ class Toggle(Generator):
 
     name = "toggle"
     params = MappingProxyType({"every": 1.0, "start": False})
+    every: float
+    start: bool
 
     def check(self) -> None:
         self._positive("every")
@@ -336,10 +359,13 @@ class Sum(Generator):
 
     @property
     def bounds(self) -> tuple[float, float] | None:
-        ranges = [part.bounds for part in self.parts]
-        if any(bound is None for bound in ranges):
-            return None
-        return (sum(b[0] for b in ranges), sum(b[1] for b in ranges))  # type: ignore[index]
+        low = high = 0.0
+        for part in self.parts:
+            bounds = part.bounds
+            if bounds is None:
+                return None
+            low, high = low + bounds[0], high + bounds[1]
+        return (low, high)
 
     def at(self, t: float) -> Any:
         total = 0
@@ -360,8 +386,11 @@ class Computed(Generator):
     ) -> None:
         self.text = text
         self.args = {}
-        self.at = function  # type: ignore[method-assign]
+        self.function = function
         self.reads_tags = reads_tags  # type: ignore[misc]
+
+    def at(self, t: float) -> Any:
+        return self.function(t)
 
     def __str__(self) -> str:
         return self.text

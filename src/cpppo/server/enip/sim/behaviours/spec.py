@@ -185,8 +185,9 @@ def _constant(node: ast.AST, where: str) -> Any:
         and isinstance(node.operand, ast.Constant)
         and type(node.operand.value) in (int, float)
     ):
-        value = node.operand.value
-        return -value if isinstance(node.op, ast.USub) else value
+        number = node.operand.value
+        assert isinstance(number, (int, float))
+        return -number if isinstance(node.op, ast.USub) else number
     raise ValueError(f"{where}: {ast.unparse(node)!r} is not a number, text or true/false")
 
 
