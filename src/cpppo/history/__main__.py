@@ -17,10 +17,8 @@ import sys
 from collections.abc import Sequence
 
 from ..misc import log_setup
-from .arguments import Parser
+from .arguments import Parser, add_window, window
 from .reading import history_files, playback, reader
-from .times import duration, timestamp
-from .zones import get_zone
 
 log = logging.getLogger("cpppo.history")
 
@@ -33,17 +31,7 @@ def build_parser() -> Parser:
         " 'record ...' records one, 'plot ...' plots one (see their --help).",
     )
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more logging")
-    parser.add_argument("-s", "--start", help="first time to print (e.g. '2014-07-15 16:00 MDT')")
-    window = parser.add_mutually_exclusive_group()
-    window.add_argument("-e", "--end", help="stop before this time")
-    window.add_argument("-d", "--duration", help="stop this long after --start (e.g. 1h30m)")
-    parser.add_argument(
-        "-z",
-        "--zone",
-        default="UTC",
-        help="zone to show times in, and of --start/--end without one: UTC (default), local, "
-        "or a name like America/Edmonton",
-    )
+    add_window(parser)
     parser.add_argument(
         "-p", "--precision", type=int, default=3, help="fractional second digits, 0-6 (default 3)"
     )
@@ -77,13 +65,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     log_setup(args.verbose)
     try:
-        zone = get_zone(args.zone)
-        start = None if args.start is None else timestamp(args.start, zone)
-        end = None if args.end is None else timestamp(args.end, zone)
-        if args.duration is not None:
-            if start is None:
-                parser.error("--duration needs --start")
-            end = start + duration(args.duration)
+        zone, start, end = window(args)
     except (ValueError, TypeError) as exc:
         parser.error(str(exc))
     if not 0 <= args.precision <= 6:

@@ -24,11 +24,11 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..misc import log_setup
-from .arguments import Parser
+from .arguments import Parser, add_window, window
 from .files import opener
 from .header import read_types
 from .reading import history_files, reader
-from .times import duration, timestamp
+from .times import timestamp
 from .zones import get_zone
 
 __all__ = ["Series", "collect", "main", "render"]
@@ -185,11 +185,7 @@ def build_parser() -> Parser:
     )
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more logging")
     parser.add_argument("-o", "--output", required=True, help="the image: out.png or out.svg")
-    parser.add_argument("-z", "--zone", default="UTC", help="time zone shown (UTC, local, ...)")
-    parser.add_argument("-s", "--start", help="first time drawn (e.g. '2014-07-15 16:00 MDT')")
-    window = parser.add_mutually_exclusive_group()
-    window.add_argument("-e", "--end", help="stop before this time")
-    window.add_argument("-d", "--duration", help="stop this long after --start (e.g. 1h)")
+    add_window(parser, "draw")
     parser.add_argument("--title", help="the figure's title (default: the file's name)")
     parser.add_argument("path", help="history file, e.g. plant.hst")
     parser.add_argument("tags", nargs="*", metavar="TAG", help="names to draw (default: all)")
@@ -209,13 +205,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if os.path.splitext(args.output)[1].lower() not in (".png", ".svg", ".pdf"):
         parser.error(f"--output {args.output!r}: name a .png or .svg file")
     try:
-        zone = get_zone(args.zone)
-        start = None if args.start is None else timestamp(args.start, zone)
-        end = None if args.end is None else timestamp(args.end, zone)
-        if args.duration is not None:
-            if start is None:
-                raise ValueError("--duration needs --start")
-            end = start + duration(args.duration)
+        zone, start, end = window(args)
     except (ValueError, TypeError) as exc:
         parser.error(str(exc))
     if not history_files(args.path):
