@@ -13,7 +13,11 @@ Each module has one job (import from here, or from the module):
   INSTRUCTION_TYPES, PREDEFINED_TEMPLATE_IDS.
 - ``symbols``: the Symbol object's view (type words, Get Instance Attribute List entries).
 - ``templates``: the Template object's view (attributes, definition blob, structure handle).
-- ``location``: Location, tag memory at a resolved path.
+- ``location``: Location, tag memory at a resolved path (directly, or through the tag's
+  presenter: a simulator's Attribute).
+- ``convert``: what a tag write stores (the memory image, or converted values).
+- ``services``: the tag services (Read Tag, Read Tag Fragmented, Write Tag, Write Tag
+  Fragmented, Read-Modify-Write) on a Location: TagServices.
 - ``tag``: Tag, AliasTag.
 - ``tagpath``: parse_path, resolve_path, linear_index.
 - ``codec_view``: codec_for, StructCodec (a data type as an ``Attribute.parser``).
@@ -44,6 +48,7 @@ from .layout import MemberDef, layout_structure, member_defs
 from .location import Location
 from .predefined import PREDEFINED, string_type
 from .predefined_instr import INSTRUCTION_TYPES, PREDEFINED_TEMPLATE_IDS, instruction_type
+from .services import TAG_SERVICES, TagServices
 from .structure import DataType, Member, Structure, decode_value, encode_value
 from .symbols import (
     AttributeNotSupported,
@@ -71,6 +76,7 @@ __all__ = [
     "MAX_DATA_SIZE",
     "PREDEFINED",
     "PREDEFINED_TEMPLATE_IDS",
+    "TAG_SERVICES",
     "AliasTag",
     "AnyTag",
     "Atomic",
@@ -90,6 +96,7 @@ __all__ = [
     "TagDBError",
     "TagDefinition",
     "TagPathError",
+    "TagServices",
     "TagValueError",
     "Template",
     "TemplateAttributes",

@@ -159,7 +159,7 @@ def layout_structure(
                 raise LayoutError(f"{where}: a {found.name} cannot be a structure member")
             mtype = found
         offset = _roundup(offset, mtype.alignment(rules))
-        radix = d.radix or ("NullType" if mtype.is_struct else mtype.radix)
+        radix = d.radix or mtype.radix
         member = Member(d.name, mtype, offset, count, None, bits, d.hidden, radix, d.access)
         offset += member.size
         placed[d.name.casefold()] = member

@@ -312,7 +312,7 @@ class TagServices:
         dtype: CipString,
         count: int,
         offset: int,
-        chunk: memoryview,
+        chunk: bytes | memoryview,
     ) -> bytes:
         """A fragment of variable-size elements (SSTRING): whole elements starting at an
         element boundary of the wire image (offset 0 is the first element)."""

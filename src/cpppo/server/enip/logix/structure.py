@@ -90,6 +90,8 @@ class Structure:
     is_bool = False
     is_float = False
     is_integer = False
+    #: The radix of a member of this type (a template lists NullType for a structure).
+    radix = "NullType"
 
     def __init__(
         self,
@@ -113,7 +115,7 @@ class Structure:
         self.handle = handle
         self.code = cip.STRUCT_CODE
         self._by_name = {m.name.casefold(): m for m in self.members}
-        self.has_8byte = any(m.type.has_8byte for m in self.members)
+        self.has_8byte: bool = any(m.type.has_8byte for m in self.members)
         visible = [m for m in self.members if not m.hidden]
         self.string_capacity: int | None = None
         if (

@@ -35,6 +35,11 @@ __all__ = ["AliasTag", "AnyTag", "Tag"]
 _BOOL = ATOMIC_TYPES["BOOL"]
 
 
+def qualified_name(name: str, program: str | None) -> str:
+    """``Program:<program>.<name>`` for a program tag, else the name."""
+    return f"Program:{program}.{name}" if program else name
+
+
 class Tag:
     """A base tag: a name, a data type, up to 3 dimensions and the memory holding its value.
 
@@ -101,7 +106,7 @@ class Tag:
     @property
     def qualified_name(self) -> str:
         """``Program:<program>.<name>`` for a program tag, else the name."""
-        return f"Program:{self.program}.{self.name}" if self.program else self.name
+        return qualified_name(self.name, self.program)
 
     @property
     def size(self) -> int:
@@ -215,7 +220,10 @@ class AliasTag:
     def __repr__(self) -> str:
         return f"<AliasTag {self.qualified_name} -> {self.alias_for}>"
 
-    qualified_name = Tag.qualified_name
+    @property
+    def qualified_name(self) -> str:
+        """``Program:<program>.<name>`` for a program tag, else the name."""
+        return qualified_name(self.name, self.program)
 
     def _bound(self) -> Location:
         if self.target is None:

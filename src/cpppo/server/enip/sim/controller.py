@@ -115,12 +115,21 @@ class _Symbols(NamedTuple):
 
 
 class _Template(NamedTuple):
+    """A Template object path: the template instance id."""
+
     template_id: int
 
 
-#: What a path reaches: a tag's Location, an (object, attribute id or None), a Symbol or Template
-#: object path, or the CipStatusError to answer.
-Target = Location | tuple | _Symbols | _Template | CipStatusError
+class _Object(NamedTuple):
+    """An object of the Directory and an attribute id (None: the object itself)."""
+
+    obj: CipObject
+    attr_id: int | None
+
+
+#: What a path reaches: a tag's Location, an object (and attribute), a Symbol or Template object
+#: path, or the CipStatusError to answer.
+Target = Location | _Object | _Symbols | _Template | CipStatusError
 
 
 class Route(NamedTuple):
@@ -141,21 +150,23 @@ def _failed(error: CipStatusError) -> Route:
     return Route(error, error)
 
 
-def _object_blocks(target: Any) -> bool:
-    """True when an (object, attribute id) target reaches an Attribute that may block."""
-    if type(target) is not tuple:
+def _blocks(target: Target) -> bool:
+    """True when ``target`` reaches an Attribute that may block (its item access is user code):
+    a tag's, an object's attribute, or any attribute of an object addressed whole."""
+    if isinstance(target, Location):
+        return target.tag.attribute.is_blocking
+    if not isinstance(target, _Object):
         return False
-    obj, attr_id = target
-    if attr_id is None:
-        return any(a.is_blocking for a in obj.attributes.values())
-    attribute = obj.attributes.get(attr_id)
+    attributes = target.obj.attributes
+    if target.attr_id is None:
+        return any(a.is_blocking for a in attributes.values())
+    attribute = attributes.get(target.attr_id)
     return attribute is not None and attribute.is_blocking
 
 
 def _route(tag: Target, other: Target) -> Route:
     """A Route, knowing whether each target may block."""
-    tag_blocks = tag.tag.attribute.is_blocking if type(tag) is Location else _object_blocks(tag)
-    return Route(tag, other, tag_blocks, _object_blocks(other))
+    return Route(tag, other, _blocks(tag), _blocks(other))
 
 
 class LogixRouter(MessageRouter):
@@ -455,13 +466,15 @@ class Controller:
             template = _Template(instance_id)
             return _route(template, template)
         obj = self.directory.get(class_id, instance_id)
-        other: Target = CipError(Status.PATH_DESTINATION_UNKNOWN) if obj is None else (obj, None)
+        other: Target = (
+            CipError(Status.PATH_DESTINATION_UNKNOWN) if obj is None else _Object(obj, None)
+        )
         if len(segments) == 2:
             return _route(other, other)
         if len(segments) == 3 and "attribute" in segments[2]:
             attr_id = segments[2]["attribute"]
             if obj is not None:
-                other = (obj, attr_id)
+                other = _Object(obj, attr_id)
             tag = self._addressed.get((class_id, instance_id, attr_id))
             if tag is None and (class_id, instance_id) == _MESSAGE_ROUTER:
                 tag = self._router_tag(attr_id)
@@ -481,14 +494,14 @@ class Controller:
             target, blocks = route.tag, route.tag_blocks
         else:
             target, blocks = route.other, route.other_blocks
-        return blocks or (type(target) is tuple and target[0] in (self.router, self.manager))
+        return blocks or (isinstance(target, _Object) and target.obj in (self.router, self.manager))
 
     def _unwrap(self, cip: Any) -> Any:
         """The message of an Unconnected Send to our Connection Manager that it would unwrap
         and pass on as is (see ``ConnectionManager.unwrap``), else None."""
         stop = 2 + 2 * cip[1]
         target = self._route(cip[2:stop]).other
-        if type(target) is tuple and target[0] is self.manager and target[1] is None:
+        if isinstance(target, _Object) and target.obj is self.manager and target.attr_id is None:
             return self.manager.unwrap(memoryview(cip)[stop:])
         return None
 
@@ -527,19 +540,19 @@ class Controller:
             target, blocks = route.other, route.other_blocks
         if blocks and ctx.inline:
             raise WouldBlock
-        kind = type(target)
+        if isinstance(target, CipStatusError):
+            return _reply(service, target.status or Status.VENDOR_SPECIFIC, target.ext_status)
         try:
-            if kind is Location:
+            if isinstance(target, Location):
                 reply = self.services.serve(service, target, data, ctx.max_reply)
                 if service == Service.READ_TAG and reply[2] == Status.SUCCESS:
                     self._plan(key, target, data)
                 return reply
-            if kind is tuple:
-                return target[0].handle(service, target[1], data, ctx)  # type: ignore[no-any-return]
-            if kind is _Symbols:
+            if isinstance(target, _Object):
+                return target.obj.handle(service, target.attr_id, data, ctx)
+            if isinstance(target, _Symbols):
                 return symbol_service(self.tags, service, target.program, target.start, data, ctx)
-            if kind is _Template:
-                return template_service(self.tags, service, target.template_id, data, ctx)
+            return template_service(self.tags, service, target.template_id, data, ctx)
         except WouldBlock:
             raise
         except CipStatusError as exc:
@@ -547,8 +560,6 @@ class Controller:
         except Exception as exc:  # a user Attribute raised: answer, never crash the server
             log.warning("Request 0x%02X failed: %s", service, exc)
             return _reply(service, Status.VENDOR_SPECIFIC)
-        assert isinstance(target, CipStatusError)
-        return _reply(service, target.status or Status.VENDOR_SPECIFIC, target.ext_status)
 
     def _plan(self, key: bytes, loc: Location, data: memoryview) -> None:
         """Remember a Read Tag that can be answered again without decoding it (see
