@@ -141,9 +141,13 @@ def test_list_identity_and_connected(original):
 
 def test_unknown_tag_fails_without_hanging(original):
     """The original answers an unknown tag with an encapsulation error and closes the session:
-    that operation and the rest fail promptly; a new connection works."""
+    that operation fails and the rest raise CommunicationCeased (issue 16), promptly; a new
+    connection works."""
+    results = []
     with client.connector(*original, timeout=5) as conn:
-        results = list(conn.synchronous(client.parse_operations(["NOPE[0]", "SCADA[0]"])))
+        with pytest.raises(client.CommunicationCeased):
+            for result in conn.synchronous(client.parse_operations(["NOPE[0]", "SCADA[0]"])):
+                results.append(result)
     assert results[0][5] is None and results[0][4]
     with client.connector(*original, timeout=5) as conn:
         assert [r[5] for r in conn.synchronous(client.parse_operations(["SCADA[1]"]))] == [[11]]

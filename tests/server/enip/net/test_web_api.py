@@ -48,12 +48,18 @@ class Sim:
         return response.status, await response.json()
 
     async def ops(self, *operations: str) -> list[tuple]:
-        """Run operations with our client (in a thread); the (sts, val) of each."""
+        """Run operations with our client (in a thread); the (sts, val) of each (those the
+        connection's failure left unanswered too: CommunicationCeased's results)."""
 
         def run() -> list[tuple]:
+            done: list[tuple] = []
             with client.connector("127.0.0.1", self.port, timeout=5) as conn:
-                results = conn.synchronous(client.parse_operations(list(operations)))
-                return [(r[4], r[5]) for r in results]
+                try:
+                    for r in conn.synchronous(client.parse_operations(list(operations))):
+                        done.append((r[4], r[5]))
+                except client.CommunicationCeased as ceased:
+                    done += [(r[4], r[5]) for r in ceased.results]
+            return done
 
         return await asyncio.to_thread(run)
 

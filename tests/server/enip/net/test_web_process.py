@@ -145,7 +145,9 @@ def test_disable_and_enable(web_sim):
         assert [r[5] for r in conn.synchronous(ops)] == [True, [11]]
         status, body = _get(url + "api/server/control/disable/true")
         assert body["command"]["success"] and body["data"]["server"]["control"]["disable"]
-        (result,) = conn.synchronous(client.parse_operations(["SCADA[1]"]))
+        with pytest.raises(client.CommunicationCeased) as ceased:  # raised since issue 16
+            list(conn.synchronous(client.parse_operations(["SCADA[1]"])))
+        (result,) = ceased.value.results
         assert isinstance(result[4], client.ClientError)  # its connection was closed
     with pytest.raises(ConnectionRefusedError):
         socket.create_connection(server.address, timeout=5)

@@ -14,12 +14,18 @@ Public API:
     parse_operations, format_path       re-exported from :mod:`.operations`.
     ClientError, ReplyTimeout, ConnectionClosed, BadReply, EncapsulationError
         the statuses of operations that got no (usable) reply (:mod:`.errors`).
+    CommunicationCeased
+        raised when the connection fails part way (:mod:`.errors`).
     summary_name(operations, fragment) -> str   the kind of I/O the CLI's summary line names.
 
 A device's error status never raises: the operation is yielded with ``val`` None and ``sts`` the
-status (an int, or ``(status, [ext, ...])``). When the connection fails (timeout, closed, garbage)
-every affected operation is yielded with ``sts`` one of the exceptions above; later operations fail
-at once instead of waiting again.
+status (an int, or ``(status, [ext, ...])``); so does one request's encapsulation error
+(``sts`` an EncapsulationError) and an operation that cannot be encoded (``sts`` the error). When
+the connection fails (timeout, closed, garbage), ``.synchronous``, ``.pipeline``, ``.operate``,
+``.results`` and ``.process`` yield every operation completed before, then raise
+CommunicationCeased ("Communication ceased before harvesting all pipeline responses", as the
+original client; also an AssertionError), which carries the failure and the operations left.
+The connector is then broken: later calls raise at once instead of waiting again.
 """
 
 from __future__ import annotations
@@ -33,7 +39,14 @@ from cpppo.misc import NORMAL
 
 from ..codec.encap import Command
 from ..codec.status import EncapStatus
-from .errors import BadReply, ClientError, ConnectionClosed, EncapsulationError, ReplyTimeout
+from .errors import (
+    BadReply,
+    ClientError,
+    CommunicationCeased,
+    ConnectionClosed,
+    EncapsulationError,
+    ReplyTimeout,
+)
 from .operations import format_path, parse_operations
 from .pipeline import Pipeline
 from .replies import status_string
@@ -44,6 +57,7 @@ __all__ = [
     "DEFAULT_PORT",
     "BadReply",
     "ClientError",
+    "CommunicationCeased",
     "ConnectionClosed",
     "EncapsulationError",
     "ReplyTimeout",
@@ -115,7 +129,8 @@ class connector(client):
     ) -> Iterator[tuple]:
         """Issue ``operations`` keeping up to ``max(1, depth)`` requests in flight; yield each
         operation's 6-tuple in order as it completes. Each wait for a reply is bounded by
-        ``timeout`` (None: this connector's)."""
+        ``timeout`` (None: this connector's). Raises CommunicationCeased at the first operation
+        the connection's failure left without a reply."""
         timeout = self.timeout if timeout is None else timeout
         connection = self.connection
         pipe = Pipeline(
@@ -134,6 +149,7 @@ class connector(client):
         if self._broken is not None:
             pipe.fail(self._broken)
         requests, results, in_flight = pipe.requests, pipe.results, pipe.in_flight
+        complete = 0
         while True:
             frames = requests()
             if frames:
@@ -150,7 +166,19 @@ class connector(client):
                     pipe.fail(exc, unsent)
                 if connection is not None:
                     self.sequence = pipe.sequence
-            yield from results()
+            done = results()
+            broken = pipe.broken
+            if broken is not None:
+                for n, result in enumerate(done):
+                    if result[4] is broken:
+                        yield from done[:n]
+                        left = done[n:]
+                        issued = sum(1 for r in left if r[0] < pipe.index)
+                        raise CommunicationCeased(
+                            complete + n, complete + n + issued, broken, left
+                        ) from broken
+            complete += len(done)
+            yield from done
             if not in_flight:
                 if pipe.finished:
                     return

@@ -24,7 +24,15 @@ from cpppo import misc
 from cpppo.misc import NORMAL, log_setup
 
 from ..codec.errors import DecodeError
-from .blocking import DEFAULT_PORT, ClientError, client, connector, implicit, summary_name
+from .blocking import (
+    DEFAULT_PORT,
+    ClientError,
+    CommunicationCeased,
+    client,
+    connector,
+    implicit,
+    summary_name,
+)
 from .operations import OperationError, parse_operations, parse_route_path, parse_send_path
 from .replies import parse_response
 
@@ -273,15 +281,19 @@ def main(argv: Sequence[str] | None = None) -> int:
             failures += _lists(conn, args)
         if isinstance(conn, connector):  # there are operations to run
             begun = time.monotonic()
-            failed, transactions = conn.process(
-                operations,
-                depth=args.depth,
-                multiple=500 if args.multiple else 0,
-                fragment=args.fragment,
-                printing=args.print,
-                validating=True,
-                timeout=args.timeout,
-            )
+            try:
+                failed, transactions = conn.process(
+                    operations,
+                    depth=args.depth,
+                    multiple=500 if args.multiple else 0,
+                    fragment=args.fragment,
+                    printing=args.print,
+                    validating=True,
+                    timeout=args.timeout,
+                )
+            except CommunicationCeased as exc:
+                print(f"enip_client: {exc}", file=sys.stderr)
+                return 1
             failures += failed
             elapsed = time.monotonic() - begun
             count = len(transactions)

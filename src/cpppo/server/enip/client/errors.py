@@ -9,6 +9,10 @@ Public API:
     ConnectionClosed        the device closed the connection (also a ConnectionError).
     BadReply                a reply that cannot be framed or decoded, or answers no request.
     EncapsulationError      a reply with a non-zero encapsulation status (``.status``).
+    CommunicationCeased     raised by a connector's ``.pipeline``, ``.synchronous``,
+                            ``.operate``, ``.results`` and ``.process`` when the connection fails
+                            before every operation had its reply (also an AssertionError, as the
+                            original cpppo raised one).
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from __future__ import annotations
 __all__ = [
     "BadReply",
     "ClientError",
+    "CommunicationCeased",
     "ConnectionClosed",
     "EncapsulationError",
     "ReplyTimeout",
@@ -44,3 +49,25 @@ class EncapsulationError(BadReply):
     def __init__(self, status: int, message: str = "") -> None:
         super().__init__(message or f"encapsulation status 0x{status:04X}")
         self.status = status
+
+
+class CommunicationCeased(ClientError, AssertionError):
+    """The connection failed before every operation had its reply.
+
+    Its message is the original cpppo's, ``Communication ceased before harvesting all pipeline
+    responses: <complete>/<issued>``, followed by the failure. ``complete``: the operations
+    handed out before it; ``issued``: those plus the ones sent and left unanswered; ``error``
+    (also ``__cause__``): the failure (a ReplyTimeout, ConnectionClosed, BadReply, ...);
+    ``results``: the ``(idx, dsc, req, rpy, sts, val)`` of every operation left, each with
+    ``sts`` that error and ``val`` None.
+    """
+
+    def __init__(self, complete: int, issued: int, error: ClientError, results: list) -> None:
+        super().__init__(
+            "Communication ceased before harvesting all pipeline responses: "
+            f"{complete:3d}/{issued:3d} ({error})"
+        )
+        self.complete = complete
+        self.issued = issued
+        self.error = error
+        self.results = results

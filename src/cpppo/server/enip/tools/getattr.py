@@ -428,14 +428,18 @@ def main(argv: list[str] | None = None) -> int:
     begun = time.monotonic()
     idx = -1
     with conn:
-        for idx, dsc, _, _, sts, val in conn.pipeline(
-            operations, depth=args.depth, multiple=500 if args.multiple else 0
-        ):
-            if args.print:
-                print(f"{timestamp()}: {idx}: {dsc} == {val}", flush=True)
-            if val is None:
-                failures += 1
-                log.warning("%s: %s", dsc, status_string(sts))
+        try:
+            for idx, dsc, _, _, sts, val in conn.pipeline(
+                operations, depth=args.depth, multiple=500 if args.multiple else 0
+            ):
+                if args.print:
+                    print(f"{timestamp()}: {idx}: {dsc} == {val}", flush=True)
+                if val is None:
+                    failures += 1
+                    log.warning("%s: %s", dsc, status_string(sts))
+        except _client.ClientError as exc:  # CommunicationCeased: the connection failed
+            print(f"enip_getattr: {exc}", file=sys.stderr)
+            failures += 1
     elapsed = time.monotonic() - begun
     log.log(
         NORMAL,

@@ -51,12 +51,16 @@ def main(argv: list[str] | None = None) -> int:
     with conn:
         start = time.monotonic()
         num, idx = 0, -1
-        for idx, _, _, _, _, val in conn.pipeline(
-            operations=operations, depth=args.depth, multiple=args.multiple, timeout=None
-        ):
-            print(f"{timestamp()}: {idx:3d}: {val}")
-            num += 1
-            failures += val is None
+        try:
+            for idx, _, _, _, _, val in conn.pipeline(
+                operations=operations, depth=args.depth, multiple=args.multiple, timeout=None
+            ):
+                print(f"{timestamp()}: {idx:3d}: {val}")
+                num += 1
+                failures += val is None
+        except ClientError as exc:  # CommunicationCeased: the connection failed
+            print(f"thruput: {exc}", file=sys.stderr)
+            failures += 1
         elapsed = time.monotonic() - start
     print(
         f"{num:3d} operations using {idx + 1:3d} requests in {elapsed:7.2f}s at pipeline "
