@@ -5,6 +5,7 @@
 ``cpppo.cfg`` and any tag database (``--l5x`` Studio 5000 export, ``--tag-db`` JSON), builds a
 :class:`~.logix.Controller` with those tags and the ones given (or a demo set), and
 serves it until stopped -- by SIGINT/SIGTERM, or by ``control.done = True`` from another thread
+(``server`` a ServerControl, or a dict/dotdict holding ``done`` as the original cpppo took it)
 -- then returns the exit status (0; 1 when the address cannot be bound; 2 for a bad argument).
 It runs in any thread (signal handlers are installed only in the main thread).
 """
@@ -13,13 +14,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import importlib.util
 import logging
 import os
 import signal
 import sys
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, MutableMapping, Sequence
 from typing import Any, NamedTuple, NoReturn
 
 from cpppo.misc import NORMAL, log_setup
@@ -374,14 +376,64 @@ def _printer(tag: Any, index: int, values: list, kind: str) -> None:
     print(f"{name:>15}[{index:5d}-{last:<5d}] {arrow} {values!r}", flush=True)
 
 
-def _control_of(server: Any) -> ServerControl:
+#: The signals an embedding caller's mapping carries (as the original cpppo's server.control).
+_SIGNALS = ("done", "disable")
+
+
+def _control_of(server: Any) -> tuple[ServerControl, MutableMapping | None]:
+    """The ServerControl to serve with, and the caller's mapping of signals to follow (or None).
+
+    ``server``: None, a ServerControl, ``{'control': ServerControl}``, or as the original
+    cpppo took it, a mapping (dict, dotdict) holding ``done`` (and ``disable``) itself
+    (``dict(done=False)``) or in a ``control`` mapping (``dotdict(control=dotdict())``).
+    """
     if server is None:
-        return ServerControl()
+        return ServerControl(), None
     if isinstance(server, ServerControl):
-        return server
-    if isinstance(server, dict) and isinstance(server.get("control"), ServerControl):
-        return server["control"]
-    raise TypeError("server must be a ServerControl (or {'control': ServerControl})")
+        return server, None
+    if isinstance(server, Mapping):
+        inner = server.get("control")
+        if isinstance(inner, ServerControl):
+            return inner, None
+        signals = inner if isinstance(inner, MutableMapping) else server
+        if isinstance(signals, MutableMapping):
+            for name in _SIGNALS:
+                signals.setdefault(name, False)
+            latency = signals.get("latency")
+            control = ServerControl()
+            if isinstance(latency, (int, float)) and not isinstance(latency, bool) and latency > 0:
+                control.latency = float(latency)
+            return control, signals
+    raise TypeError(
+        "server must be a ServerControl, or a dict/dotdict holding 'done' (or a 'control' "
+        "dict holding it)"
+    )
+
+
+async def _follow(signals: MutableMapping, control: ServerControl) -> None:
+    """Keep ``control`` and the caller's ``signals`` mapping in step, both ways: a change of
+    ``signals['done']``/``['disable']`` (seen every ``control.latency`` seconds) is applied
+    to ``control``; a change of ``control`` (a signal, the web API) is written to ``signals``."""
+    seen = {name: bool(signals.get(name)) for name in _SIGNALS}
+
+    def reflect(name: str, value: bool) -> None:
+        seen[name] = value
+        signals[name] = value
+
+    for name in _SIGNALS:
+        if seen[name] != getattr(control, name):
+            setattr(control, name, seen[name])
+    control.subscribe(reflect)
+    try:
+        while True:
+            await asyncio.sleep(control.latency)
+            for name in _SIGNALS:
+                value = bool(signals.get(name))
+                if value != seen[name]:
+                    seen[name] = value
+                    setattr(control, name, value)
+    finally:
+        control.unsubscribe(reflect)
 
 
 def main(
@@ -394,8 +446,10 @@ def main(
     """Run the simulator until stopped; return the exit status (see the module docstring).
 
     ``attribute_class``: the Attribute class every tag gets (docs/enip-server.md, Customising
-    tag I/O); ``server``: a
-    :class:`ServerControl` to drive it from another thread (``server.done = True`` stops it).
+    tag I/O); ``server``: a :class:`ServerControl` to drive it from another thread
+    (``server.done = True`` stops it), or as with the original cpppo a dict or dotdict holding
+    ``done`` (``server=dict(done=False)``; ``server["done"] = True`` stops it) or a ``control``
+    dict holding it (``server=dotdict(control=dotdict(done=False))``); ``disable`` too.
     ``setup``: called with the Controller once built, to add objects (eg. ``poll_test``'s DPI
     parameters) or change its settings before it is served.
     Other keywords go to :class:`EnipServer` (``max_clients``, ``workers``).
@@ -406,7 +460,7 @@ def main(
     except SystemExit as exc:
         return int(exc.code or 0)
     try:
-        control = _control_of(server)
+        control, signals = _control_of(server)
         host, port = parse_address(args.address)
         delay = Delay(*parse_delay(args.delay)) if args.delay else None
         if args.web and args.web != ".":
@@ -513,7 +567,7 @@ def main(
         udp=not args.no_udp,
         **options,
     )
-    return _run(enip, control, args.address_output, web, behaviours)
+    return _run(enip, control, args.address_output, web, behaviours, signals)
 
 
 class _WebOptions(NamedTuple):
@@ -532,8 +586,10 @@ def _run(
     address_output: bool,
     web: _WebOptions | None = None,
     behaviours: Behaviours | None = None,
+    signals: MutableMapping | None = None,
 ) -> int:
-    """Serve until done (updating ``behaviours``); 1 if the address cannot be bound."""
+    """Serve until done (updating ``behaviours``, following an embedding caller's ``signals``
+    mapping); 1 if the address cannot be bound."""
 
     async def serve() -> int:
         try:
@@ -574,11 +630,16 @@ def _run(
             if address_output:
                 print(web_server.url, flush=True)
         updater = None if behaviours is None else BehaviourLoop(behaviours, enip.controller)
+        follower = None if signals is None else asyncio.create_task(_follow(signals, control))
         try:
             if updater is not None:
                 updater.start()
             await enip.serve()
         finally:
+            if follower is not None:
+                follower.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await follower
             if updater is not None:
                 await updater.stop()
             if web_server is not None:
