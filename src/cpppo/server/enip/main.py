@@ -90,12 +90,15 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message}\n")
 
 
-def make_parser(prog: str = "enip_server") -> argparse.ArgumentParser:
-    """The command-line parser: every option docs/enip-server.md lists."""
-    parser = _Parser(
-        prog=prog,
-        description="Simulate an Allen-Bradley ControlLogix controller (EtherNet/IP CIP).",
-    )
+def make_parser(
+    prog: str = "enip_server",
+    description: str = "Simulate an Allen-Bradley ControlLogix controller (EtherNet/IP CIP).",
+    usage: str | None = None,
+) -> argparse.ArgumentParser:
+    """The command-line parser: every option docs/enip-server.md lists. A module serving the
+    simulator with options of its own (weather, poll_test) names itself, says what it
+    simulates, and adds its options for ``--help``."""
+    parser = _Parser(prog=prog, description=description, usage=usage)
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more logging")
     parser.add_argument(
         "-a",
@@ -441,6 +444,7 @@ def main(
     attribute_class: type[Attribute] = Attribute,
     server: ServerControl | dict | None = None,
     setup: Callable[[Controller], Any] | None = None,
+    parser: argparse.ArgumentParser | None = None,
     **kwds: Any,
 ) -> int:
     """Run the simulator until stopped; return the exit status (see the module docstring).
@@ -451,10 +455,11 @@ def main(
     ``done`` (``server=dict(done=False)``; ``server["done"] = True`` stops it) or a ``control``
     dict holding it (``server=dotdict(control=dotdict(done=False))``); ``disable`` too.
     ``setup``: called with the Controller once built, to add objects (eg. ``poll_test``'s DPI
-    parameters) or change its settings before it is served.
+    parameters) or change its settings before it is served. ``parser``: the command line's
+    parser (default :func:`make_parser`), for a module with a ``--help`` of its own.
     Other keywords go to :class:`EnipServer` (``max_clients``, ``workers``).
     """
-    parser = make_parser()
+    parser = make_parser() if parser is None else parser
     try:
         args = parser.parse_args(list(sys.argv[1:] if argv is None else argv))
     except SystemExit as exc:

@@ -71,7 +71,7 @@ def test_find_errors_name_candidates():
         find("Output Frequncy", table)
     assert unknown.value.candidates == []
     assert "did you mean output_frequency" in str(unknown.value)
-    with pytest.raises(ParameterNameError, match=r"unrecognised parameter name 'Zebra'$"):
+    with pytest.raises(ParameterNameError, match=r"no such parameter 'Zebra'$"):
         find("Zebra", table)
     with pytest.raises(ParameterNameError):
         find("", table)

@@ -97,7 +97,7 @@ def test_proxy_checking_and_printing(sensor_device, capsys):
         list(via.read([("@0x77/1/1", "INT")], checking=True))
     with pytest.raises(OperationError):
         list(via.read([("@1/1/7", "NOSUCHTYPE")]))
-    with pytest.raises(OperationError, match="unrecognised parameter"):
+    with pytest.raises(OperationError, match="no such parameter"):
         list(via.parameter_substitution(["Nope"], pass_thru=False))
     via.close_gateway()
 

@@ -375,7 +375,7 @@ def test_cli_count_names_and_pass_thru(powerflex_sim, capsys):
     [
         (["Output Frequncy"], "did you mean output_frequency"),
         (["Elapsed"], "ambiguous"),
-        (["SCADA[0]"], "unrecognised parameter name"),  # a tag, but no --pass-thru
+        (["SCADA[0]"], "no such parameter"),  # a tag, but no --pass-thru
         (["-a", "localhost:notaport", "Identity"], "invalid port"),
         (["-g", "nosuchmodule.proxy", "Identity"], "--gateway"),
         (["-g", "poll.PARAMS", "Identity"], "not a proxy class"),

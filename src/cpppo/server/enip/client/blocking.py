@@ -47,7 +47,7 @@ from .errors import (
     EncapsulationError,
     ReplyTimeout,
 )
-from .operations import format_path, parse_operations
+from .operations import OperationError, format_path, parse_operations
 from .pipeline import Pipeline
 from .replies import status_string
 from .requests import SUMMARY_NAMES
@@ -55,6 +55,7 @@ from .transport import DEFAULT_PORT, client
 
 __all__ = [
     "DEFAULT_PORT",
+    "TAGS_NEED_TCP",
     "BadReply",
     "ClientError",
     "CommunicationCeased",
@@ -70,6 +71,13 @@ __all__ = [
 ]
 
 log = logging.getLogger("enip.cli")
+
+#: Why a connector over UDP runs no operations.
+TAGS_NEED_TCP = (
+    "tags and attributes are read and written over TCP: their requests (SendRRData) need a "
+    "registered session, which UDP has not; over UDP use List Identity, List Services or List "
+    "Interfaces (enip_client -u with -i, -s or -I)"
+)
 
 
 class connector(client):
@@ -130,7 +138,10 @@ class connector(client):
         """Issue ``operations`` keeping up to ``max(1, depth)`` requests in flight; yield each
         operation's 6-tuple in order as it completes. Each wait for a reply is bounded by
         ``timeout`` (None: this connector's). Raises CommunicationCeased at the first operation
-        the connection's failure left without a reply."""
+        the connection's failure left without a reply; OperationError over UDP (tags and
+        attributes need TCP)."""
+        if self.udp:
+            raise OperationError(TAGS_NEED_TCP)
         timeout = self.timeout if timeout is None else timeout
         connection = self.connection
         pipe = Pipeline(
@@ -155,12 +166,7 @@ class connector(client):
             if frames:
                 unsent = len(frames)
                 try:
-                    if self.udp:  # a datagram each
-                        for frame in frames:
-                            self.send(frame)
-                            unsent -= 1
-                    else:
-                        self.send(frames[0] if unsent == 1 else b"".join(frames))
+                    self.send(frames[0] if unsent == 1 else b"".join(frames))
                 except ClientError as exc:
                     self._broken = exc
                     pipe.fail(exc, unsent)
@@ -185,11 +191,7 @@ class connector(client):
                 continue
             deadline = None if timeout is None else time.monotonic() + timeout
             try:
-                if self.udp:
-                    header, payload, _ = self._receive(deadline)
-                    pipe.receive_frame(header, payload)
-                else:
-                    pipe.receive_data(self._read(deadline)[0])
+                pipe.receive_data(self._read(deadline)[0])
             except ClientError as exc:
                 pipe.fail(exc)
             if pipe.broken is not None:

@@ -26,6 +26,7 @@ from cpppo.misc import NORMAL, log_setup
 from ..codec.errors import DecodeError
 from .blocking import (
     DEFAULT_PORT,
+    TAGS_NEED_TCP,
     ClientError,
     CommunicationCeased,
     client,
@@ -256,6 +257,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     lists = args.list_identity or args.list_services or args.list_interfaces
     if not operations and not lists:
         ap.error("give tags to read/write, or -i/-s/-I")
+    if operations and args.udp:
+        ap.error(TAGS_NEED_TCP)
     failures = 0
     cls = implicit if args.connected else connector
     try:

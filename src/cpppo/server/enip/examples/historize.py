@@ -30,11 +30,17 @@ from cpppo.history import logger
 from cpppo.history.header import write_types
 
 from ..main import main as enip_main
+from ..main import make_parser
 from ..sim.device import Attribute
 
 __all__ = ["Attribute_historize", "historize_class", "main"]
 
 USAGE = "usage: python -m cpppo.server.enip.historize FILE [simulator options] TAG=TYPE[n] ..."
+DESCRIPTION = (
+    "Simulate a ControlLogix (python -m cpppo.server.enip, same options and tags after FILE) "
+    "recording every read, write and failure of every tag in the history FILE (a cpppo.history "
+    "file: read it back with python -m cpppo.history FILE, or replay it with --replay FILE)."
+)
 
 
 class Attribute_historize(Attribute):
@@ -102,7 +108,11 @@ def main(argv: Sequence[str] | None = None, **kwds: Any) -> int:
     """Run the simulator recording all tag I/O to the FILE given first; see the module doc."""
     args = list(sys.argv[1:] if argv is None else argv)
     if args and args[0] in ("-h", "--help"):
-        print(USAGE)
+        make_parser(
+            "python -m cpppo.server.enip.historize",
+            DESCRIPTION,
+            usage=USAGE.removeprefix("usage: "),
+        ).print_help()
         return 0
     if not args or args[0].startswith("-"):
         print(f"historize: error: the history FILE must come first\n{USAGE}", file=sys.stderr)

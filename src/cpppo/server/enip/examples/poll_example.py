@@ -25,7 +25,7 @@ from collections.abc import Callable, Sequence
 
 import cpppo
 from cpppo.history import timestamp
-from cpppo.server.enip.client.cli import parse_address
+from cpppo.server.enip.client.cli import ArgumentParser, parse_address
 from cpppo.server.enip.tools import poll
 from cpppo.server.enip.tools.ab import powerflex_750_series
 
@@ -48,12 +48,29 @@ def report(events: queue.Queue, until: float | None) -> None:
             print(f"{timestamp(when)}: {exc}", flush=True)
 
 
-def arguments(argv: Sequence[str] | None) -> tuple[tuple[str, int], float | None]:
-    """``[<host>[:<port>] [<seconds>]]`` -> (address, seconds or None); ValueError if bad."""
-    args = list(sys.argv[1:] if argv is None else argv)
-    address = parse_address(args[0] if args else "localhost")
-    seconds = float(args[1]) if len(args) > 1 else None
-    return address, seconds
+DESCRIPTION = (
+    'Poll "Motor Velocity" and "Output Current" of an A-B PowerFlex 750 series drive once a '
+    "second, printing each value and each failure with its time. Try it against the simulated "
+    "drive: python -m cpppo.server.enip.poll_test (stop and restart it to watch polling back "
+    "off and resume)."
+)
+
+
+def arguments(
+    argv: Sequence[str] | None, prog: str = "poll_example", description: str = DESCRIPTION
+) -> tuple[tuple[str, int], float | None]:
+    """``[<host>[:<port>] [<seconds>]]`` -> (address, seconds or None); ValueError if bad.
+    ``--help`` prints the module's help (``prog``, ``description``) and raises SystemExit(0);
+    a malformed number raises SystemExit(2) after one line on stderr."""
+    ap = ArgumentParser(prog=f"python -m cpppo.server.enip.{prog}", description=description)
+    ap.add_argument(
+        "address", nargs="?", default="localhost", help="<host>[:<port>] (default: localhost:44818)"
+    )
+    ap.add_argument(
+        "seconds", nargs="?", type=float, help="how long to poll (default: until interrupted)"
+    )
+    args = ap.parse_args(list(sys.argv[1:] if argv is None else argv))
+    return parse_address(args.address), args.seconds
 
 
 def collector() -> tuple[
@@ -81,6 +98,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ValueError as exc:
         print(f"poll_example: {exc}", file=sys.stderr)
         return 2
+    except SystemExit as exc:  # --help, or a bad argument
+        return int(exc.code or 0)
     events, process, failure = collector()
     poller = threading.Thread(
         target=poll.poll,

@@ -37,14 +37,24 @@ TARGETS = MappingProxyType(
 )
 
 
+DESCRIPTION = (
+    "Poll A-B PowerFlex 750 series parameters at different rates over one EtherNet/IP "
+    "connection: Output Frequency every 0.5s, Motor Velocity and Output Current every second, "
+    "Elapsed kWh every 5s, Speed Units every 10s; each value and each failure is printed with "
+    "its time. Try it against python -m cpppo.server.enip.poll_test."
+)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Poll until interrupted (or for the seconds given); see the module docstring."""
     logging.basicConfig(**cpppo.log_cfg)
     try:
-        (host, port), seconds = arguments(argv)
+        (host, port), seconds = arguments(argv, "poll_example_many", DESCRIPTION)
     except ValueError as exc:
         print(f"poll_example_many: {exc}", file=sys.stderr)
         return 2
+    except SystemExit as exc:  # --help, or a bad argument
+        return int(exc.code or 0)
     events, process, failure = collector()
     via = powerflex_750_series(host=host, port=port, timeout=0.5)
     pollers = [

@@ -27,6 +27,7 @@ from typing import Any
 
 from ..codec.types import type_named
 from ..main import main as enip_main
+from ..main import make_parser
 from ..sim.attribute import Attribute
 from ..sim.controller import Controller
 from ..sim.device import CipObject
@@ -37,7 +38,14 @@ from ..tools.ab import (
     POWERFLEX_750_PARAMETERS,
 )
 
-__all__ = ["CONFIG_FILE", "PARAMETER_VALUES", "DpiParameter", "add_powerflex", "main"]
+__all__ = [
+    "CONFIG_FILE",
+    "DESCRIPTION",
+    "PARAMETER_VALUES",
+    "DpiParameter",
+    "add_powerflex",
+    "main",
+]
 
 #: The PowerFlex's Identity and TCP/IP configuration.
 CONFIG_FILE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "poll_test.cfg")
@@ -95,10 +103,21 @@ def add_powerflex(controller: Controller, values: Mapping[int, Any] | None = Non
     return controller
 
 
+DESCRIPTION = (
+    "Simulate an A-B PowerFlex 750 series drive behind its 20-COMM-E adapter (EtherNet/IP "
+    "CIP): the DPI Parameter object (class 0x93) with the drive's parameters (Output Frequency, "
+    "Motor Velocity, Output Current, ...), readable and writable with Get/Set Attribute Single; "
+    "a simple, non-routing device (send requests with no route path: poll -S, getattr -S). "
+    "Poll it with python -m cpppo.server.enip.poll_example. The options and any tags are the "
+    "simulator's (python -m cpppo.server.enip)."
+)
+
+
 def main(argv: Sequence[str] | None = None, **kwds: Any) -> int:
     """Run the simulated PowerFlex; options and tags as for ``python -m cpppo.server.enip``."""
     args = list(sys.argv[1:] if argv is None else argv)
-    return enip_main(["-c", CONFIG_FILE, *args], setup=add_powerflex, **kwds)
+    parser = make_parser("python -m cpppo.server.enip.poll_test", DESCRIPTION)
+    return enip_main(["-c", CONFIG_FILE, *args], setup=add_powerflex, parser=parser, **kwds)
 
 
 if __name__ == "__main__":

@@ -19,6 +19,7 @@ so other clients carry on meanwhile.
 
 from __future__ import annotations
 
+import argparse
 import json
 import logging
 import os
@@ -32,9 +33,18 @@ from urllib.request import urlopen
 from ..codec.status import CipStatusError, Status
 from ..codec.types import LREAL, REAL
 from ..main import main as enip_main
+from ..main import make_parser as make_enip_parser
 from ..sim.device import Attribute
 
-__all__ = ["DEFAULT_URL", "Attribute_weather", "WeatherError", "main", "weather_class"]
+__all__ = [
+    "DEFAULT_URL",
+    "DESCRIPTION",
+    "Attribute_weather",
+    "WeatherError",
+    "main",
+    "make_parser",
+    "weather_class",
+]
 
 log = logging.getLogger("enip.wthr")
 
@@ -42,13 +52,24 @@ DEFAULT_URL = "http://api.openweathermap.org/data/2.5/weather"
 #: The largest weather reply read (bytes).
 MAX_REPLY = 1 << 20
 
-_OPTIONS = {
-    "--weather-url": "url",
-    "--weather-appid": "appid",
-    "--weather-key": "appid",
-    "--weather-units": "units",
-    "--weather-timeout": "timeout",
+#: The weather options: name -> (weather_class keyword, metavar, help; None: an alias).
+_OPTIONS: dict[str, tuple[str, str, str | None]] = {
+    "--weather-url": (
+        "url",
+        "URL",
+        f"the weather service (default: $CPPPO_WEATHER_URL, else {DEFAULT_URL})",
+    ),
+    "--weather-appid": ("appid", "KEY", "the service's API key (default: $CPPPO_WEATHER_APPID)"),
+    "--weather-key": ("appid", "KEY", None),
+    "--weather-units": ("units", "UNITS", "metric (the default), imperial or standard"),
+    "--weather-timeout": ("timeout", "SECONDS", "how long a look-up may take (default: 5)"),
 }
+DESCRIPTION = (
+    "Simulate a ControlLogix whose tags read the current temperature of the city they are "
+    "named after (eg. Tokyo=REAL Paris=INT), from a weather service (OpenWeatherMap's API, or "
+    "anything answering like it). The weather options come first or anywhere; the other "
+    "options and the tags are the simulator's (python -m cpppo.server.enip)."
+)
 
 
 class WeatherError(CipStatusError):
@@ -165,7 +186,7 @@ def split_options(argv: Sequence[str]) -> tuple[dict[str, Any], list[str]]:
             value = next(args, None)  # type: ignore[assignment]
             if value is None:
                 raise ValueError(f"{name} needs a value")
-        key = _OPTIONS[name]
+        key = _OPTIONS[name][0]
         if key == "timeout":
             try:
                 found[key] = float(value)
@@ -174,6 +195,18 @@ def split_options(argv: Sequence[str]) -> tuple[dict[str, Any], list[str]]:
         else:
             found[key] = value
     return found, rest
+
+
+def make_parser() -> argparse.ArgumentParser:
+    """The simulator's command-line parser, describing this module and its weather options
+    (``--help``; :func:`split_options` takes them out of the command line)."""
+    parser = make_enip_parser("python -m cpppo.server.enip.weather", DESCRIPTION)
+    group = parser.add_argument_group("weather service")
+    for name, (key, metavar, text) in _OPTIONS.items():
+        aliases = [alias for alias, spec in _OPTIONS.items() if spec[0] == key and not spec[2]]
+        if text is not None:
+            group.add_argument(name, *aliases, dest=f"weather_{key}", metavar=metavar, help=text)
+    return parser
 
 
 def main(argv: Sequence[str] | None = None, **kwds: Any) -> int:
@@ -185,7 +218,7 @@ def main(argv: Sequence[str] | None = None, **kwds: Any) -> int:
     except ValueError as exc:
         print(f"weather: error: {exc}", file=sys.stderr)
         return 2
-    return enip_main(rest, attribute_class=attribute_class, **kwds)
+    return enip_main(rest, attribute_class=attribute_class, parser=make_parser(), **kwds)
 
 
 if __name__ == "__main__":

@@ -551,10 +551,13 @@ class SimulatorApi:
         if control.disable:
             alarms.append("server.control.disable: the port is closed")
         delay = control.delay
-        if delay.range is not None:
-            alarms.append(f"options.delay.range: responses delayed {_format_range(delay.range)} s")
+        if delay.range is not None:  # the current delay: the last one drawn from the range
+            alarms.append(
+                f"options.delay.range: responses delayed {_format_range(delay.range)} s "
+                f"(now {delay.value:.6g} s)"
+            )
         elif delay.value > 0:
-            alarms.append(f"options.delay.value: responses delayed {delay.value!r} s")
+            alarms.append(f"options.delay.value: responses delayed {delay.value:.6g} s")
         for tag in self.controller.tags:
             if tag.attribute.error:
                 alarms.append(

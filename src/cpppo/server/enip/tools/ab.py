@@ -16,12 +16,12 @@ Freq"``, ``"Elapsed kWh"``); an unknown name raises a ParameterNameError naming 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any
 
 from .getattr import parameter, proxy_simple
-from .parameter_names import ParameterNameError, find, substitute
+from .parameter_names import ParameterNameError
 
 __all__ = [
     "DPI_EEPROM_ATTRIBUTE",
@@ -75,23 +75,7 @@ def dpi_parameter(
 
 
 class powerflex(proxy_simple):
-    """An A-B PowerFlex drive: a simple CIP device with forgiving parameter names."""
-
-    def parameter_substitution(
-        self,
-        iterable: Iterable[Any] | str,
-        parameters: Mapping | None = None,
-        pass_thru: Any = None,
-    ) -> Iterator[Any]:
-        """Replace parameter names by ``(attribute, types, units)``; see
-        :func:`~.parameter_names.substitute` (``pass_thru`` False: unknown names raise)."""
-        table = self.PARAMETERS if parameters is None else parameters
-        return substitute(iterable, table, True if pass_thru is None else pass_thru)
-
-    @classmethod
-    def parameter_key(cls, name: str) -> str:
-        """The ``PARAMETERS`` key ``name`` designates (ParameterNameError if none or many)."""
-        return find(name, cls.PARAMETERS)
+    """An A-B PowerFlex drive: a simple (non-routing) CIP device."""
 
 
 class powerflex_750_series(powerflex):

@@ -46,6 +46,7 @@ from ..codec import types as cip_types
 from ..codec.encap import ENIP_PORT
 from ..codec.errors import DecodeError
 from ..codec.status import Status
+from .parameter_names import find, substitute
 
 __all__ = [
     "CIP_TYPES",
@@ -299,25 +300,20 @@ class proxy:
             return self.identity
 
     def parameter_substitution(
-        self, iterable: Any, parameters: dict | None = None, pass_thru: bool | None = None
+        self, iterable: Any, parameters: Mapping | None = None, pass_thru: bool | None = None
     ) -> Iterator[Any]:
-        """Replace parameter names (' Output Freq ' -> PARAMETERS['output_freq']) by their
-        (attribute, types, units); other items pass through unless ``pass_thru`` is False."""
-        if isinstance(iterable, str):
-            iterable = [iterable]
-        parameters = self.PARAMETERS if parameters is None else parameters
-        pass_thru = True if pass_thru is None else pass_thru
-        for item in iterable:
-            if isinstance(item, str):
-                name, sep, value = item.partition("=")
-                key = "_".join(name.strip().lower().split())
-                if key in parameters:
-                    att, typ, uni = parameters[key]
-                    yield (att + sep + value, typ, uni)
-                    continue
-                if not pass_thru:
-                    raise OperationError(f"unrecognised parameter name {item!r}")
-            yield item
+        """Replace parameter names (' Output Freq ' -> PARAMETERS['output_freq']; any case,
+        spacing and unambiguous abbreviation) by their (attribute, types, units); see
+        :func:`~.parameter_names.substitute`. Other items pass through if they are tags or
+        ``@class/instance/...`` addresses, unless ``pass_thru`` is False; a name that is
+        neither raises ParameterNameError: ``no such parameter 'X' (did you mean ...?)``."""
+        table = self.PARAMETERS if parameters is None else parameters
+        return substitute(iterable, table, True if pass_thru is None else pass_thru)
+
+    @classmethod
+    def parameter_key(cls, name: str) -> str:
+        """The ``PARAMETERS`` key ``name`` designates (ParameterNameError if none or many)."""
+        return find(name, cls.PARAMETERS)
 
     def _targets(self, attributes: Any) -> Iterator[tuple[dict, tuple]]:
         for item in self.parameter_substitution(attributes):

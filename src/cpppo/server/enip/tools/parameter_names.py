@@ -7,7 +7,8 @@ tuples. :func:`find` accepts what a person types:
 - abbreviated words, when only one parameter fits: ``"Output Freq"``, ``"Motor Vel"`` (each word
   given must begin the corresponding word of the name; trailing words may be left out);
 - anything else raises :class:`ParameterNameError` naming the candidates (ambiguous) or the
-  nearest names (unknown).
+  nearest names (unknown: ``no such parameter 'Output Frequncy' (did you mean
+  output_frequency?)``).
 
 :func:`substitute` replaces names by ``(attribute, types, units)`` for ``proxy.read``.
 """
@@ -69,8 +70,8 @@ def find(name: str, parameters: Mapping[str, Any]) -> str:
             f"parameter name {name!r} is ambiguous: it could be any of {listed}", matches
         )
     near = difflib.get_close_matches(key, list(parameters), n=5, cutoff=0.6)
-    hint = f"; did you mean {', '.join(near)}?" if near else ""
-    raise ParameterNameError(f"unrecognised parameter name {name!r}{hint}")
+    hint = f" (did you mean {', '.join(near)}?)" if near else ""
+    raise ParameterNameError(f"no such parameter {name!r}{hint}")
 
 
 def _is_address(text: str) -> bool:
