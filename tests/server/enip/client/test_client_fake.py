@@ -298,10 +298,13 @@ def _run_faulty(port: int, depth: int, timeout: float = 0.5, n: int = 10) -> tup
     raises CommunicationCeased (issue 16), whose operations left are appended to the results."""
     begun = time.monotonic()
     results = []
-    with client.connector("127.0.0.1", port, timeout=timeout) as conn:
-        with pytest.raises(client.CommunicationCeased) as ceased:
-            for result in conn.pipeline(client.parse_operations(["T[1]"] * n), depth=depth):
-                results.append(result)
+    ops = client.parse_operations(["T[1]"] * n)
+    with (
+        client.connector("127.0.0.1", port, timeout=timeout) as conn,
+        pytest.raises(client.CommunicationCeased) as ceased,
+    ):
+        for result in conn.pipeline(ops, depth=depth):
+            results.append(result)
     assert ceased.value.__cause__ is ceased.value.error
     results += ceased.value.results
     return results, time.monotonic() - begun

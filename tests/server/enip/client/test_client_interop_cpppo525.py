@@ -144,10 +144,10 @@ def test_unknown_tag_fails_without_hanging(original):
     that operation fails and the rest raise CommunicationCeased (issue 16), promptly; a new
     connection works."""
     results = []
-    with client.connector(*original, timeout=5) as conn:
-        with pytest.raises(client.CommunicationCeased):
-            for result in conn.synchronous(client.parse_operations(["NOPE[0]", "SCADA[0]"])):
-                results.append(result)
+    ops = client.parse_operations(["NOPE[0]", "SCADA[0]"])
+    with client.connector(*original, timeout=5) as conn, pytest.raises(client.CommunicationCeased):
+        for result in conn.synchronous(ops):
+            results.append(result)
     assert results[0][5] is None and results[0][4]
     with client.connector(*original, timeout=5) as conn:
         assert [r[5] for r in conn.synchronous(client.parse_operations(["SCADA[1]"]))] == [[11]]
