@@ -7,18 +7,24 @@ the reason (``pytest -ra``): they never pass without having run.
 - :func:`original_python`: its interpreter (or skip).
 - :func:`run_original`: run a Python snippet there, with arguments; its stdout.
 - :func:`original_json`: the same, its stdout read as JSON.
+- :func:`original_server`: the original simulator on a free loopback port.
 """
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import json
 import os
+import re
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from helpers import stop_process
 
 ROOT = Path(__file__).resolve().parents[3]
 BENCH = ROOT / "bench"
@@ -56,3 +62,31 @@ def run_original(code: str, *args: str, timeout: float = 60.0) -> str:
 def original_json(code: str, *args: str, timeout: float = 60.0) -> Any:
     """:func:`run_original`'s stdout, read as JSON."""
     return json.loads(run_original(code, *args, timeout=timeout))
+
+
+@contextlib.contextmanager
+def original_server(*tags: str) -> Iterator[tuple[str, int]]:
+    """The original simulator serving ``tags`` on a free loopback port: ``(host, port)``."""
+    python = original_python()
+    process = subprocess.Popen(
+        [str(python), "-W", "ignore", "-m", "cpppo.server.enip", "-a", "127.0.0.1:0", "-A", *tags],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        cwd=str(BENCH),
+        env={k: v for k, v in os.environ.items() if k != "PYTHONPATH"},
+    )
+    try:
+        port = None
+        for _ in range(4):
+            match = re.search(
+                r"TCP Server address = \('([\d.]+)', (\d+)\)", process.stdout.readline()
+            )
+            if match:
+                port = int(match.group(2))
+                break
+        assert port, "the original simulator did not report its address"
+        yield "127.0.0.1", port
+    finally:
+        stop_process(process, 10)
+        process.stdout.close()

@@ -153,9 +153,12 @@ def test_strings(plc):
     assert cip.decode_reply(run(plc, sstring)).status == 0
     reply = run(plc, req(0x4C, "TEXT", b"\x04\x00"))
     assert reply == bytes.fromhex("cc000000da00") + SSTRING.encode(["", "a", "bc", ""])
-    # a CIP STRING written into a Logix STRING tag converts
+    # a CIP SSTRING written into a Logix STRING tag is a type mismatch, as the original cpppo
+    # and a ControlLogix answer (issue 16: only numeric widening is taken)
     cipstr = req(0x4D, "NAME", tags.encode_write_tag(0xDA, 1, SSTRING.encode(["xyz"])))
-    assert cip.decode_reply(run(plc, cipstr)).status == 0 and plc.tags["NAME"].attribute[0] == "xyz"
+    reply = cip.decode_reply(run(plc, cipstr))
+    assert (reply.status, reply.ext_status) == (0xFF, (0x2107,))
+    assert plc.tags["NAME"].attribute[0] == "hi"
 
 
 def test_write_fragmented(plc):

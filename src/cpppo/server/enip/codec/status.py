@@ -174,7 +174,7 @@ _EXT_TEXT = MappingProxyType(
         0x0312: "Invalid link address",
         0x0315: "Invalid segment in connection path",
         0x2105: "Access beyond end of the object",
-        0x2107: "Data type used in request does not match the target",
+        0x2107: "Type mismatch: the data type in the request is not the target's",
     }
 )
 

@@ -3,8 +3,8 @@
 Public API:
     convert_values(values, source, target) -> list
                                      values decoded as codec type ``source`` for storing as
-                                     codec type ``target`` (the widening writes a controller
-                                     accepts); ValueError for anything else.
+                                     codec type ``target`` (the widening writes the original
+                                     cpppo accepted); ValueError for anything else.
     write_data(loc, count, code, handle, raw) -> bytes | list
                                      the data of a write of ``count`` elements of type
                                      ``code``/``handle`` to ``loc``: its memory image when the
@@ -19,13 +19,17 @@ from ..codec.errors import DecodeError
 from ..codec.status import Status
 from ..codec.types import (
     BOOL,
+    DINT,
+    INT,
     LOGIX_STRING,
     LREAL,
     REAL,
-    SSTRING,
-    STRING,
+    SINT,
     STRING_HANDLE,
     TYPES_BY_CODE,
+    UDINT,
+    UINT,
+    USINT,
     CipType,
 )
 from .atomic import CipString
@@ -35,40 +39,50 @@ from .location import Location
 
 __all__ = ["convert_values", "write_data"]
 
-_REAL_TYPES = (REAL, LREAL)
+#: The integer types a REAL or LREAL tag takes besides BOOL and the reals (up to 32 bits).
+_REAL_SOURCES = (SINT, USINT, INT, UINT, DINT, UDINT)
 
 
 def _is_integer(cip_type: Any) -> bool:
-    return isinstance(cip_type, type) and issubclass(cip_type, CipType) and cip_type.min is not None
+    return (
+        isinstance(cip_type, type)
+        and issubclass(cip_type, CipType)
+        and cip_type.min is not None
+        and cip_type is not BOOL
+    )
 
 
-def _is_string(cip_type: Any) -> bool:
-    return isinstance(cip_type, type) and issubclass(cip_type, (SSTRING, STRING, LOGIX_STRING))
+def _widens(source: Any, target: Any) -> bool:
+    """Whether a write of ``source`` data into a ``target`` tag is taken, as the original cpppo
+    took it: BOOL into any integer or real; an integer into an integer at least as wide (into an
+    unsigned one only if unsigned itself); BOOL, integers up to 32 bits and REAL into REAL, and
+    LREAL too into LREAL. Every other difference is a type mismatch (0xFF/0x2107), as a
+    ControlLogix answers."""
+    if source is BOOL:
+        return _is_integer(target) or target in (REAL, LREAL)
+    if _is_integer(target) and _is_integer(source):
+        return source.size <= target.size and (target.min < 0 or source.min == 0)
+    if target is REAL:
+        return source in _REAL_SOURCES
+    if target is LREAL:
+        return source in _REAL_SOURCES or source is REAL
+    return False
 
 
 def convert_values(values: list, source: Any, target: Any) -> list:
-    """Convert values decoded as ``source`` for storing as ``target`` (codec types; widening
-    writes).
-
-    Integers go into any integer type whose range holds them (BOOL takes 0/1 and bools),
-    integers and reals into REAL/LREAL, strings between SSTRING, CIP STRING and the Logix string
-    family. Raises ValueError for anything else (the tag services answer a type mismatch).
-    """
-    if _is_integer(target) and _is_integer(source):
-        lo, hi = target.min, target.max
-        out = [int(v) for v in values]
-        if target is BOOL:
-            if any(v not in (0, 1, -1, 0xFF) for v in out):
-                raise ValueError("not a BOOL value")
-            return [bool(v) for v in out]
-        if any(not lo <= v <= hi for v in out):
-            raise ValueError(f"value out of {target.name} range")
-        return out
-    if target in _REAL_TYPES and (source in _REAL_TYPES or _is_integer(source)):
+    """Convert values decoded as ``source`` for storing as ``target`` (codec types; the
+    widening writes of :func:`_widens`). An unsigned value into a signed integer of the same
+    size keeps its bits (UINT 40000 is INT -25536). Raises ValueError for anything else (the
+    tag services answer a type mismatch)."""
+    if not _widens(source, target):
+        raise ValueError(f"cannot store {getattr(source, 'name', source)} in {target.name}")
+    if target in (REAL, LREAL):
         return [float(v) for v in values]
-    if _is_string(target) and _is_string(source):
-        return [str(v) for v in values]
-    raise ValueError(f"cannot store {getattr(source, 'name', source)} in {target.name}")
+    out = [int(v) for v in values]
+    if target.min < 0 and source.size == target.size and source.min == 0:
+        wrap = 1 << (8 * target.size)
+        out = [v - wrap if v > target.max else v for v in out]
+    return out
 
 
 def write_data(
