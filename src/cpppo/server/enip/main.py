@@ -21,7 +21,7 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Callable, Mapping, MutableMapping, Sequence
+from collections.abc import Callable, MutableMapping, Sequence
 from typing import Any, NamedTuple, NoReturn
 
 from cpppo.misc import NORMAL, log_setup
@@ -34,6 +34,7 @@ from .logix import TagDB, TagDBError, TagDefinition, parse_tag_definition
 from .net.behaviour_loop import BehaviourLoop
 from .net.capacity import DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_SESSIONS, REGISTRATION_GRACE
 from .net.control import Delay, ServerControl, parse_delay
+from .net.embedding import control_of, follow
 from .net.server import DEFAULT_PORT, EnipServer, parse_address, run
 from .sim.attribute import Attribute
 from .sim.behaviours import BehaviourError, Behaviours
@@ -379,66 +380,6 @@ def _printer(tag: Any, index: int, values: list, kind: str) -> None:
     print(f"{name:>15}[{index:5d}-{last:<5d}] {arrow} {values!r}", flush=True)
 
 
-#: The signals an embedding caller's mapping carries (as the original cpppo's server.control).
-_SIGNALS = ("done", "disable")
-
-
-def _control_of(server: Any) -> tuple[ServerControl, MutableMapping | None]:
-    """The ServerControl to serve with, and the caller's mapping of signals to follow (or None).
-
-    ``server``: None, a ServerControl, ``{'control': ServerControl}``, or as the original
-    cpppo took it, a mapping (dict, dotdict) holding ``done`` (and ``disable``) itself
-    (``dict(done=False)``) or in a ``control`` mapping (``dotdict(control=dotdict())``).
-    """
-    if server is None:
-        return ServerControl(), None
-    if isinstance(server, ServerControl):
-        return server, None
-    if isinstance(server, Mapping):
-        inner = server.get("control")
-        if isinstance(inner, ServerControl):
-            return inner, None
-        signals = inner if isinstance(inner, MutableMapping) else server
-        if isinstance(signals, MutableMapping):
-            for name in _SIGNALS:
-                signals.setdefault(name, False)
-            latency = signals.get("latency")
-            control = ServerControl()
-            if isinstance(latency, (int, float)) and not isinstance(latency, bool) and latency > 0:
-                control.latency = float(latency)
-            return control, signals
-    raise TypeError(
-        "server must be a ServerControl, or a dict/dotdict holding 'done' (or a 'control' "
-        "dict holding it)"
-    )
-
-
-async def _follow(signals: MutableMapping, control: ServerControl) -> None:
-    """Keep ``control`` and the caller's ``signals`` mapping in step, both ways: a change of
-    ``signals['done']``/``['disable']`` (seen every ``control.latency`` seconds) is applied
-    to ``control``; a change of ``control`` (a signal, the web API) is written to ``signals``."""
-    seen = {name: bool(signals.get(name)) for name in _SIGNALS}
-
-    def reflect(name: str, value: bool) -> None:
-        seen[name] = value
-        signals[name] = value
-
-    for name in _SIGNALS:
-        if seen[name] != getattr(control, name):
-            setattr(control, name, seen[name])
-    control.subscribe(reflect)
-    try:
-        while True:
-            await asyncio.sleep(control.latency)
-            for name in _SIGNALS:
-                value = bool(signals.get(name))
-                if value != seen[name]:
-                    seen[name] = value
-                    setattr(control, name, value)
-    finally:
-        control.unsubscribe(reflect)
-
-
 def main(
     argv: Sequence[str] | None = None,
     attribute_class: type[Attribute] = Attribute,
@@ -465,7 +406,7 @@ def main(
     except SystemExit as exc:
         return int(exc.code or 0)
     try:
-        control, signals = _control_of(server)
+        control, signals = control_of(server)
         host, port = parse_address(args.address)
         delay = Delay(*parse_delay(args.delay)) if args.delay else None
         if args.web and args.web != ".":
@@ -635,7 +576,7 @@ def _run(
             if address_output:
                 print(web_server.url, flush=True)
         updater = None if behaviours is None else BehaviourLoop(behaviours, enip.controller)
-        follower = None if signals is None else asyncio.create_task(_follow(signals, control))
+        follower = None if signals is None else asyncio.create_task(follow(signals, control))
         try:
             if updater is not None:
                 updater.start()
