@@ -76,7 +76,7 @@ def encode_attribute_list_reply(results: Iterable[AttributeResult | tuple]) -> b
 
     A value is sent only with status 0.
     """
-    parts = []
+    parts: list[bytes | memoryview] = []
     n = 0
     for attr_id, status, *value in results:
         parts.append(_U16x2.pack(attr_id, status))

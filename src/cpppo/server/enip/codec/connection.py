@@ -260,14 +260,44 @@ def decode_forward_open(buf: bytes | bytearray | memoryview, large: bool = False
             f"Forward Open: {len(buf)} bytes, need at least {layout.size + 1}",
             status=Status.NOT_ENOUGH_DATA,
         )
-    fields = layout.unpack_from(buf, 0)
+    (
+        priority_tick,
+        timeout_ticks,
+        o_t_connection_id,
+        t_o_connection_id,
+        connection_serial,
+        vendor_id,
+        originator_serial,
+        timeout_multiplier,
+        o_t_rpi,
+        o_t_parameters,
+        t_o_rpi,
+        t_o_parameters,
+        transport,
+    ) = layout.unpack_from(buf, 0)
     path, pos = decode_sized_epath(buf, layout.size)
     if pos != len(buf):
         raise DecodeError(
             f"Forward Open: {len(buf) - pos} bytes after the connection path",
             status=Status.TOO_MUCH_DATA,
         )
-    return ForwardOpen(*fields, connection_path=path, large=large)
+    return ForwardOpen(
+        priority_tick,
+        timeout_ticks,
+        o_t_connection_id,
+        t_o_connection_id,
+        connection_serial,
+        vendor_id,
+        originator_serial,
+        timeout_multiplier,
+        o_t_rpi,
+        o_t_parameters,
+        t_o_rpi,
+        t_o_parameters,
+        transport,
+        path,
+        large,
+    )
 
 
 @dataclass
@@ -317,13 +347,18 @@ def decode_forward_open_reply(buf: bytes | bytearray | memoryview) -> ForwardOpe
         raise DecodeError(
             f"Forward Open reply: {len(buf)} bytes, need 26", status=Status.NOT_ENOUGH_DATA
         )
-    *fields, words, _ = _FO_REPLY.unpack_from(buf, 0)
+    o_t_id, t_o_id, serial, vendor, originator, o_t_api, t_o_api, words, _ = _FO_REPLY.unpack_from(
+        buf, 0
+    )
     stop = _FO_REPLY.size + 2 * words
     if stop != len(buf):
         raise DecodeError(
             f"Forward Open reply: application reply of {words} words in {len(buf)} bytes"
         )
-    return ForwardOpenReply(*fields, application_reply=bytes(buf[_FO_REPLY.size : stop]))
+    application_reply = bytes(buf[_FO_REPLY.size : stop])
+    return ForwardOpenReply(
+        o_t_id, t_o_id, serial, vendor, originator, o_t_api, t_o_api, application_reply
+    )
 
 
 class ConnectionFailure(NamedTuple):
@@ -392,13 +427,13 @@ def decode_forward_close(buf: bytes | bytearray | memoryview) -> ForwardClose:
         raise DecodeError(
             f"Forward Close: {len(buf)} bytes, need 12", status=Status.NOT_ENOUGH_DATA
         )
-    fields = _FC.unpack_from(buf, 0)
+    priority_tick, timeout_ticks, serial, vendor, originator = _FC.unpack_from(buf, 0)
     path, pos = decode_route_path(buf, _FC.size)
     if pos != len(buf):
         raise DecodeError(
             f"Forward Close: {len(buf) - pos} bytes after the path", status=Status.TOO_MUCH_DATA
         )
-    return ForwardClose(*fields, connection_path=path)
+    return ForwardClose(priority_tick, timeout_ticks, serial, vendor, originator, path)
 
 
 class ForwardCloseReply(NamedTuple):

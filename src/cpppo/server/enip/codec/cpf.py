@@ -111,7 +111,7 @@ def _bad(message: str) -> DecodeError:
 def encode_cpf(items: Iterable[CpfItem | tuple[int, bytes]]) -> bytes:
     """Encode an item list: UINT count, then per item UINT type, UINT length, data."""
     items = list(items)
-    parts = [_COUNT.pack(len(items))]
+    parts: list[bytes | memoryview] = [_COUNT.pack(len(items))]
     for type_id, data in items:
         try:
             parts.append(_ITEM.pack(type_id, len(data)))
@@ -243,7 +243,7 @@ def decode_identity(buf: bytes | bytearray | memoryview) -> IdentityItem:
         raise _bad(f"identity item: {exc}") from None
     if attributes.state is None:
         raise _bad(f"identity item: no state after the product name in {len(buf)} bytes")
-    return IdentityItem(version, sa.family, sa.port, sa.addr, *attributes[:8])
+    return IdentityItem(version, sa.family, sa.port, sa.addr, *attributes[:7], attributes.state)
 
 
 @dataclass

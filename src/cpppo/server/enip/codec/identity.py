@@ -81,13 +81,18 @@ def decode_identity_prefix(
             f"identity: {end - offset} bytes, need {_FIXED.size + 1}",
             status=Status.NOT_ENOUGH_DATA,
         )
-    fixed = _FIXED.unpack_from(buf, offset)
+    vendor, device_type, product_code, revision, status_word, serial = _FIXED.unpack_from(
+        buf, offset
+    )
     name, pos = SSTRING.decode_from(buf, offset + _FIXED.size)
     state = None
     if pos < end:
         state = buf[pos]
         pos += 1
-    return IdentityAttributes(*fixed, name, state), pos
+    attributes = IdentityAttributes(
+        vendor, device_type, product_code, revision, status_word, serial, name, state
+    )
+    return attributes, pos
 
 
 def decode_identity_attributes(buf: bytes | bytearray | memoryview) -> IdentityAttributes:

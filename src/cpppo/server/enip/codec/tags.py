@@ -52,6 +52,7 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any, NamedTuple
 
@@ -472,8 +473,12 @@ def decode_template_attributes(buf: bytes | bytearray | memoryview) -> dict[int,
     return out
 
 
-class TemplateRead(NamedTuple):
-    """Template read request data (Read Tag 0x4C on the Template object instance)."""
+@dataclass(frozen=True, slots=True)
+class TemplateRead:
+    """Template read request data (Read Tag 0x4C on the Template object instance).
+
+    A dataclass, not a NamedTuple: a field named ``count`` would hide ``tuple.count``.
+    """
 
     offset: int
     count: int

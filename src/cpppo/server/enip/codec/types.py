@@ -125,11 +125,13 @@ class CipType:
 class _Fixed(CipType):
     """A fixed-size numeric type packed with a struct code."""
 
+    size: ClassVar[int]  # every subclass names its size and struct code
+    fmt: ClassVar[str]
     _one: ClassVar[struct.Struct]  # one element: the common case, precompiled
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        cls._one = struct.Struct("<" + str(cls.fmt))
+        cls._one = struct.Struct("<" + cls.fmt)
 
     @classmethod
     def encode(cls, values: Any) -> bytes:
