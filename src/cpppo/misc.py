@@ -48,9 +48,9 @@ def log_setup(verbose: int = 0, logfile: str | None = None) -> None:
     Replaces any handlers a previous call installed, so tools (and tests) may call it repeatedly.
     """
     root = logging.getLogger()
-    for handler in list(root.handlers):
-        root.removeHandler(handler)
-        handler.close()
+    for old in list(root.handlers):
+        root.removeHandler(old)
+        old.close()
     handler: logging.Handler
     if logfile:
         handler = logging.handlers.RotatingFileHandler(

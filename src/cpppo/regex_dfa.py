@@ -71,11 +71,12 @@ class Table:
 
     def accepts(self, symbols: str | bytes) -> bool:
         """Whether the whole of ``symbols`` is a sentence of the language (a reference check)."""
-        i: int | None = 0
+        i = 0
         for sym in symbols:
-            i = self.trans[i][self.symbol_class(sym if isinstance(sym, int) else ord(sym))]
-            if i is None:
+            nxt = self.trans[i][self.symbol_class(sym if isinstance(sym, int) else ord(sym))]
+            if nxt is None:
                 return False
+            i = nxt
         return i in self.finals
 
 

@@ -61,7 +61,7 @@ class dfa(state):
         self._lock = threading.Lock()
         self._owner: int | None = None
 
-    @property  # type: ignore[override]
+    @property
     def terminal(self) -> bool:
         """Created terminal, and the sub-machine's current state is terminal (docs/automata.md)."""
         return self._terminal and self.current is not None and self.current.terminal
