@@ -22,6 +22,7 @@ import bisect
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import TypedDict
 
 from ..misc import parse_address
 
@@ -241,18 +242,17 @@ def register_definitions(
 
 def runs(store: dict[int, Value]) -> Iterator[tuple[int, list[Value]]]:
     """``(first offset, values)`` for each run of consecutive offsets in ``store``."""
-    start = previous = None
+    start = previous = 0
     values: list[Value] = []
     for offset in sorted(store):
-        if previous is not None and offset != previous + 1:
-            yield start, values  # type: ignore[misc]
+        if values and offset != previous + 1:
+            yield start, values
             values = []
-            start = None
-        if start is None:
+        if not values:
             start = offset
         values.append(store[offset])
         previous = offset
-    if start is not None:
+    if values:
         yield start, values
 
 
@@ -292,6 +292,16 @@ def shatter(offset: int, values: Sequence[Value], limit: int) -> list[tuple[int,
 # ---------------------------------------------------------------------------------------------
 # -a/--address
 # ---------------------------------------------------------------------------------------------
+
+
+class SerialOptions(TypedDict):
+    """Serial line settings for an ``-a`` serial device (keywords of ``rtu_client`` and the
+    simulator)."""
+
+    baudrate: int
+    bytesize: int
+    parity: str
+    stopbits: int
 
 
 def is_serial(address: str) -> bool:

@@ -9,7 +9,7 @@ import threading
 from typing import NoReturn
 
 from ..misc import log_setup, verbosity_level
-from .addresses import RegisterSpec, is_serial, parse_host_port, parse_spec
+from .addresses import RegisterSpec, SerialOptions, is_serial, parse_host_port, parse_spec
 
 
 class UsageError(Exception):
@@ -42,7 +42,7 @@ def add_common(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def serial_options(args: argparse.Namespace) -> dict[str, object]:
+def serial_options(args: argparse.Namespace) -> SerialOptions:
     """The serial line keyword arguments from parsed options."""
     if args.baudrate <= 0:
         raise UsageError(f"baud rate {args.baudrate} is not positive")

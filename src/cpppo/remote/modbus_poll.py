@@ -62,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = make_parser()
     args = parser.parse_args(argv)
     from .plc import PlcError, PlcOffline
-    from .plc_modbus import poller_modbus, rtu_client, tcp_client  # needs pymodbus
+    from .plc_modbus import SyncClient, poller_modbus, rtu_client, tcp_client  # needs pymodbus
 
     try:
         address = parse_address(args.address, 502)
@@ -84,8 +84,9 @@ def main(argv: list[str] | None = None) -> int:
     except UsageError as exc:
         usage_exit(parser, exc)
     setup_logging(args)
+    client: SyncClient
     if isinstance(address, str):
-        client = rtu_client(address, timeout=args.timeout, **serial)  # type: ignore[arg-type]
+        client = rtu_client(address, timeout=args.timeout, **serial)
     else:
         client = tcp_client(address[0], address[1], args.timeout)
     poller = poller_modbus(

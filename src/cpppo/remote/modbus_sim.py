@@ -109,7 +109,7 @@ def main(argv: list[str] | None = None) -> int:
             units=units,
             faults=faults,
             seed=args.seed,
-            **serial_options(args),  # type: ignore[arg-type]
+            **serial_options(args),
         )
     except (UsageError, ValueError) as exc:
         usage_exit(parser, exc)

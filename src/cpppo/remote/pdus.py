@@ -10,6 +10,7 @@ with :meth:`ModbusBaseSyncClient.register`, which only affects that client's dec
 from __future__ import annotations
 
 import struct
+from collections.abc import Sequence
 from itertools import chain
 
 from pymodbus.exceptions import ModbusIOException
@@ -37,7 +38,8 @@ def _payload(pdu: object, data: bytes) -> bytes:
 class _FastRegisters:
     """Mixin: one unpack for all registers."""
 
-    registers: list[int]
+    dev_id: int  # attributes of the ModbusPDU this is mixed into
+    registers: Sequence[int]
 
     def decode(self, data: bytes) -> None:
         payload = _payload(self, data)
@@ -46,19 +48,20 @@ class _FastRegisters:
         self.registers = list(_WORDS[len(payload) // 2].unpack(payload))
 
     def __str__(self) -> str:
-        return f"{type(self).__name__}(dev_id={self.dev_id}, {len(self.registers)} registers)"  # type: ignore[attr-defined]
+        return f"{type(self).__name__}(dev_id={self.dev_id}, {len(self.registers)} registers)"
 
 
 class _FastBits:
     """Mixin: 8 bits per table lookup."""
 
-    bits: list[bool]
+    dev_id: int  # attributes of the ModbusPDU this is mixed into
+    bits: Sequence[bool]
 
     def decode(self, data: bytes) -> None:
         self.bits = list(chain.from_iterable(map(_BYTE_BITS.__getitem__, _payload(self, data))))
 
     def __str__(self) -> str:
-        return f"{type(self).__name__}(dev_id={self.dev_id}, {len(self.bits)} bits)"  # type: ignore[attr-defined]
+        return f"{type(self).__name__}(dev_id={self.dev_id}, {len(self.bits)} bits)"
 
 
 class FastReadHoldingRegistersResponse(_FastRegisters, ReadHoldingRegistersResponse):

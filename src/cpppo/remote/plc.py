@@ -14,9 +14,10 @@ import logging
 import math
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from typing import Any, Protocol, TypeVar
+from functools import partial
+from typing import Any, Generic, Protocol, TypeVar
 
 log = logging.getLogger(__name__)
 
@@ -36,10 +37,17 @@ class PlcOffline(PlcError):
 class Block(Protocol):
     """What a subclass polls with one request: at least the polled addresses it covers."""
 
-    addresses: Sequence[int]
+    @property
+    def addresses(self) -> Sequence[int]:
+        """The polled addresses the request serves."""
+        ...
 
 
-class poller:
+#: A subclass's block type.
+B = TypeVar("B", bound=Block)
+
+
+class poller(Generic[B]):
     """Poll addresses of a PLC in a background thread; read cached values; write synchronously.
 
     ``rate`` is the poll period in seconds, shared by every polled address: ``poll(a, rate=r)``
@@ -69,7 +77,7 @@ class poller:
         self._values: dict[int, Any] = {}
         self._polling: set[int] = set()
         self._failing: set[int] = set()
-        self._plan_cache: list[Any] | None = None
+        self._plan_cache: list[B] | None = None
         self._state = threading.Lock()
         # The I/O turn: one request at a time, writers ahead of polls.
         self._turn_cond = threading.Condition()
@@ -174,15 +182,15 @@ class poller:
     def _check_address(self, address: int) -> None:
         """Raise ValueError unless ``address`` can be polled."""
 
-    def _plan(self, addresses: Sequence[int]) -> list[Block]:
+    def _plan(self, addresses: Sequence[int]) -> list[B]:
         """Blocks (one request each) covering the sorted polled ``addresses``."""
         raise NotImplementedError
 
-    def _read_block(self, block: Any) -> Iterable[tuple[int, Any]]:
+    def _read_block(self, block: B) -> Iterable[tuple[int, Any]] | Mapping[int, Any]:
         """Read one block: ``(address, value)`` pairs (or a dict); PlcOffline / PlcError."""
         raise NotImplementedError
 
-    def _split(self, block: Any) -> list[Block]:
+    def _split(self, block: B) -> list[B]:
         """Smaller blocks covering a refused multi-address block's addresses."""
         raise NotImplementedError
 
@@ -265,7 +273,7 @@ class poller:
         while queue and not self._stopping.is_set():
             block = queue.pop(0)
             try:
-                values = self._polled(lambda block=block: self._read_block(block))
+                values = self._polled(partial(self._read_block, block))
             except PlcOffline as exc:
                 if self._reported is not False:
                     log.warning("%s: offline: %s", self.description, exc)
@@ -298,7 +306,7 @@ class poller:
             self._reported = True
         self.online = True
 
-    def _replace(self, plan: list[Any], block: Any, pieces: list[Any]) -> None:
+    def _replace(self, plan: list[B], block: B, pieces: list[B]) -> None:
         """Put ``pieces`` in place of a refused ``block`` in the current plan.
 
         A refused single address leaves the plan; the plan is merged afresh (retrying it) when

@@ -9,9 +9,9 @@ for Modbus/RTU, with ``unit=`` the slave's address.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from pymodbus.client import ModbusSerialClient, ModbusTcpClient
 from pymodbus.exceptions import ModbusException
@@ -89,6 +89,21 @@ def rtu_client(
     )
 
 
+class SyncClient(Protocol):
+    """What the poller uses of a pymodbus sync client (``ModbusTcpClient``, ``ModbusSerialClient``).
+
+    A client with a ``register`` method also gets the fast response decoders.
+    """
+
+    def execute(self, no_response_expected: bool, request: ModbusPDU) -> ModbusPDU:
+        """Send ``request``; its response."""
+        ...
+
+    def close(self) -> None:
+        """Drop the connection; the next request reconnects."""
+        ...
+
+
 @dataclass(eq=False)
 class ModbusBlock:
     """One read request: ``count`` values of ``table`` from ``offset``, and who wants them."""
@@ -108,7 +123,7 @@ class ModbusBlock:
         return f"{self.table.name} {self.offset}+{self.count}"
 
 
-class poller_modbus(poller):
+class poller_modbus(poller[ModbusBlock]):
     """Poll a Modbus/TCP (``host``/``port``) or any pymodbus sync ``client``'s PLC.
 
     ``unit``: the unit id (slave address) of every request (None: 1). ``reach``: how many
@@ -120,7 +135,7 @@ class poller_modbus(poller):
     def __init__(
         self,
         description: str,
-        client: Any = None,
+        client: SyncClient | None = None,
         host: str = "localhost",
         port: int = 502,
         rate: float = 1.0,
@@ -134,7 +149,7 @@ class poller_modbus(poller):
             raise ValueError(f"unit id {unit} is outside 0-255")
         if reach < 0:
             raise ValueError(f"reach {reach} is negative")
-        self.client = client if client is not None else tcp_client(host, port, timeout)
+        self.client: SyncClient = client if client is not None else tcp_client(host, port, timeout)
         if hasattr(self.client, "register"):
             for response_class in FAST_RESPONSES:
                 self.client.register(response_class)
@@ -157,7 +172,7 @@ class poller_modbus(poller):
             table, offset, count, addresses, wanted, request, None if dense else slots
         )
 
-    def _plan(self, addresses: list[int]) -> list[ModbusBlock]:
+    def _plan(self, addresses: Sequence[int]) -> list[ModbusBlock]:
         by_table: dict[Table, dict[int, list[int]]] = {}
         for address in addresses:
             table, offset = locate(address)
@@ -250,7 +265,8 @@ class poller_modbus(poller):
             return
         for start, chunk in shatter(offset, values, table.max_write):
             if table.bits:
-                request = WriteMultipleCoilsRequest(address=start, bits=chunk, dev_id=self.unit)
+                bits = [bool(bit) for bit in chunk]
+                request = WriteMultipleCoilsRequest(address=start, bits=bits, dev_id=self.unit)
             else:
                 request = WriteMultipleRegistersRequest(
                     address=start, registers=chunk, dev_id=self.unit

@@ -20,11 +20,11 @@ import bisect
 import logging
 import struct
 import threading
-from collections.abc import Iterable, Sequence
-from typing import Any
+from collections.abc import Coroutine, Iterable, Sequence
+from typing import Any, TypeVar
 
 from pymodbus.constants import ExcCodes
-from pymodbus.framer import FramerRTU, FramerSocket, FramerType
+from pymodbus.framer import FramerBase, FramerRTU, FramerSocket, FramerType
 from pymodbus.pdu import ExceptionResponse, ModbusPDU
 from pymodbus.pdu.register_message import ReadHoldingRegistersResponse
 from pymodbus.server import ModbusSerialServer, ModbusTcpServer
@@ -38,6 +38,7 @@ from .addresses import (
     HOLDING_REGISTERS,
     INPUT_REGISTERS,
     RegisterSpec,
+    SerialOptions,
     Table,
     Value,
     address_of,
@@ -48,6 +49,7 @@ from .addresses import (
 from .faults import Fault, FaultInjector
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 #: Function codes that change the store (logged at DETAIL).
 _WRITES = {5: COILS, 6: HOLDING_REGISTERS, 15: COILS, 16: HOLDING_REGISTERS}
@@ -164,7 +166,10 @@ class _RtuFramer(FramerRTU):
 class _Handler(ServerRequestHandler):
     """One client connection (TCP) or the serial line: decode, serve in order, reply."""
 
-    def __init__(self, owner: Any) -> None:
+    #: pymodbus declares the base class; TCP and serial connections are both stream transports.
+    transport: asyncio.Transport
+
+    def __init__(self, owner: _SimServer) -> None:
         super().__init__(owner, None, None, None)
         self.sim: ModbusSimulator = owner.simulator
         self.order = asyncio.Lock()
@@ -223,17 +228,17 @@ class _Handler(ServerRequestHandler):
             if response is None:
                 return
             frame = self.frame(response, unit, tid)
+            sent: bytes | None = frame
             injector = self.sim.injector
             if injector:
                 decision = injector.decide()
                 if decision.delay:
                     await asyncio.sleep(decision.delay)
-                mangled = injector.mangle(decision, frame, self.sim.rtu)
-                if mangled != frame:
-                    log.info("Fault %s: sending %s", decision, mangled and mangled.hex())
-                frame = mangled
-            if frame and self.transport:
-                self.transport.write(frame)  # type: ignore[attr-defined]
+                sent = injector.mangle(decision, frame, self.sim.rtu)
+                if sent != frame:
+                    log.info("Fault %s: sending %s", decision, sent and sent.hex())
+            if sent and self.transport:
+                self.transport.write(sent)
 
     def frame(self, response: ModbusPDU, unit: int, tid: int) -> bytes:
         """The reply frame; register reads are packed in one go (pymodbus packs each)."""
@@ -296,6 +301,7 @@ class _SimServer:
     """Mixin for pymodbus servers: our handler and framers."""
 
     simulator: ModbusSimulator
+    framer: type[FramerBase]
 
     def _adopt(self, simulator: ModbusSimulator) -> None:
         self.simulator = simulator
@@ -345,12 +351,9 @@ class ModbusSimulator:
         self.units = tuple(dict.fromkeys(units))
         self.rtu = isinstance(address, str)
         self.requested = address
-        self.serial = {
-            "baudrate": baudrate,
-            "bytesize": bytesize,
-            "parity": parity,
-            "stopbits": stopbits,
-        }
+        self.serial = SerialOptions(
+            baudrate=baudrate, bytesize=bytesize, parity=parity, stopbits=stopbits
+        )
         self.seed = seed
         self.injector = FaultInjector(faults, seed=seed)
         self.injector.check(self.rtu)
@@ -382,16 +385,18 @@ class ModbusSimulator:
     async def start_async(self) -> tuple[str, int] | str:
         """Start serving in the running loop; returns the bound address (real port if 0)."""
         self.loop = asyncio.get_running_loop()
-        if self.rtu:
-            server: _TcpServer | _SerialServer = _SerialServer(
+        requested = self.requested
+        server: _TcpServer | _SerialServer
+        if isinstance(requested, str):
+            server = _SerialServer(
                 self.devices,
-                port=str(self.requested),
+                port=requested,
                 framer=FramerType.RTU,
                 reconnect_delay=0,
                 **self.serial,
             )
         else:
-            host, port = self.requested  # type: ignore[misc]
+            host, port = requested
             server = _TcpServer(self.devices, address=(host or "0.0.0.0", port))
         server._adopt(self)
         try:
@@ -399,11 +404,12 @@ class ModbusSimulator:
         except RuntimeError as exc:
             raise OSError(f"cannot serve Modbus on {self.requested!r}: {exc}") from None
         self.server = server
-        if self.rtu:
-            self.address = str(self.requested)
+        if isinstance(requested, str):
+            self.address = requested
         else:
+            # pymodbus types its listening asyncio.Server as a BaseTransport.
             sockname = server.transport.sockets[0].getsockname()  # type: ignore[attr-defined]
-            self.address = (host, sockname[1])
+            self.address = (requested[0], sockname[1])
         return self.address
 
     async def stop_async(self) -> None:
@@ -458,7 +464,7 @@ class ModbusSimulator:
         self.stop()
 
     # -- direct access to the store (any thread) --------------------------------------------
-    def _call(self, coro: Any, timeout: float = 5.0) -> Any:
+    def _call(self, coro: Coroutine[Any, Any, T], timeout: float = 5.0) -> T:
         if self.loop is None or self.server is None:
             coro.close()
             raise RuntimeError("simulator is not running")
