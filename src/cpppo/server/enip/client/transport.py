@@ -26,7 +26,7 @@ import struct
 import sys
 import time
 from collections.abc import Iterable, Iterator
-from typing import Any
+from typing import Any, TypeVar
 
 from ..codec.cip import (
     MESSAGE_ROUTER_PATH,
@@ -70,6 +70,8 @@ from .routing import Router
 from .stream import ReplyStream
 
 __all__ = ["DEFAULT_PORT", "client"]
+
+_Client = TypeVar("_Client", bound="client")
 
 log = logging.getLogger("enip.cli")
 
@@ -196,7 +198,7 @@ class client:
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self} {'UDP' if self.udp else 'TCP'}>"
 
-    def __enter__(self) -> client:
+    def __enter__(self: _Client) -> _Client:
         return self
 
     def __exit__(self, *exc: Any) -> None:
