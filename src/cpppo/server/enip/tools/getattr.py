@@ -29,10 +29,9 @@ import logging
 import sys
 import threading
 import time
-from collections import namedtuple
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
 from types import MappingProxyType
-from typing import Any
+from typing import Any, NamedTuple, Protocol, TypeAlias
 
 from cpppo.history import timestamp
 from cpppo.misc import NORMAL, log_setup
@@ -43,7 +42,7 @@ from ..client.operations import OperationError, parse_operations
 from ..client.replies import parse_response, status_string
 from ..codec import objects
 from ..codec import types as cip_types
-from ..codec.encap import ENIP_PORT
+from ..codec.encap import ENIP_PORT, EncapHeader
 from ..codec.errors import DecodeError
 from ..codec.status import Status
 from .parameter_names import find, substitute
@@ -86,8 +85,38 @@ CIP_TYPES: Mapping[str, Any] = MappingProxyType(
 #: Reply statuses that carry a value: success, and partial data (the value so far).
 _VALUE_STATUSES = (Status.SUCCESS, Status.PARTIAL_TRANSFER)
 
-parameter = namedtuple("parameter", ["attribute", "types", "units"])
-parameter.__doc__ = "A device parameter: its address (eg. '@0x93/3/10'), CIP type(s) and units."
+
+class parameter(NamedTuple):
+    """A device parameter: its address (eg. '@0x93/3/10'), CIP type(s) and units."""
+
+    attribute: str
+    types: Any  # a type name, code or class, or a list of them; None: raw data
+    units: str | None
+
+
+class Gateway(Protocol):
+    """What a proxy uses of its gateway: a :class:`~..client.connector` by default."""
+
+    @property
+    def broken(self) -> BaseException | None:
+        """The error that made the connection unusable, or None."""
+        ...
+
+    def close(self) -> None:
+        """Close the connection."""
+        ...
+
+    def list_identity(self, timeout: float | None = None, sender_context: bytes = b"") -> Any:
+        """Send a List Identity request."""
+        ...
+
+    def receive(self, timeout: float | None = None) -> tuple[EncapHeader, memoryview, Any]:
+        """The next reply: its header, payload and peer."""
+        ...
+
+    def operate(self, operations: Iterable[Any], depth: int = 0, **kwds: Any) -> Iterator[tuple]:
+        """Run ``operations``, yielding ``(idx, dsc, req, rpy, sts, val)`` for each."""
+        ...
 
 
 def attribute_operations(paths: Iterable[Any], int_type: Any = None, **kwds: Any) -> Iterator[dict]:
@@ -153,7 +182,7 @@ class proxy:
     while it runs.
     """
 
-    parameter = parameter
+    parameter: TypeAlias = parameter  # proxy.parameter(...), as the original offered
     CIP_TYPES = CIP_TYPES
 
     PARAMETERS: Mapping[str, parameter] = MappingProxyType(
@@ -189,7 +218,7 @@ class proxy:
         timeout: float | None = None,
         depth: int | None = None,
         multiple: int | None = None,
-        gateway_class: Any = None,
+        gateway_class: Callable[..., Gateway] | None = None,
         route_path: Any = None,
         send_path: Any = None,
         priority_time_tick: int | None = None,
@@ -206,9 +235,9 @@ class proxy:
         self.send_path = send_path
         self.priority_time_tick = priority_time_tick
         self.timeout_ticks = timeout_ticks
-        self.gateway_class = gateway_class or _client.connector
+        self.gateway_class: Callable[..., Gateway] = gateway_class or _client.connector
         self.gateway_kwds = gateway_kwds
-        self.gateway: Any = None
+        self.gateway: Gateway | None = None
         self.gateway_lock = threading.RLock()
         if isinstance(identity_default, str):
             identity_default = {"product_name": identity_default}
@@ -228,19 +257,18 @@ class proxy:
         self.open_gateway()
         return self
 
-    def __exit__(self, typ: Any, val: Any, tbk: Any) -> bool:
+    def __exit__(self, typ: Any, val: Any, tbk: Any) -> None:
         if typ is not None:
             self.close_gateway(exc=val)
-        return False
 
-    def open_gateway(self) -> Any:
+    def open_gateway(self) -> Gateway:
         """Open (and register) the gateway if it is not open; learn the device's identity."""
         with self.gateway_lock:
             if self.gateway is not None and self.gateway.broken is not None:
                 self.close_gateway(exc=self.gateway.broken)  # unusable: open a new one
             if self.gateway is None:
                 begun = time.monotonic()
-                self.gateway = self.gateway_class(
+                gateway = self.gateway = self.gateway_class(
                     host=self.host,
                     port=self.port,
                     timeout=self.timeout,
@@ -252,7 +280,7 @@ class proxy:
                 )
                 if not self.identity:
                     try:
-                        self.identity = self._list_identity()
+                        self.identity = self._list_identity(gateway)
                     except Exception as exc:
                         self.close_gateway(exc=exc)
                         raise
@@ -275,8 +303,7 @@ class proxy:
                 )
             self.identity = self.identity_default
 
-    def _list_identity(self) -> dict:
-        gateway = self.gateway
+    def _list_identity(self, gateway: Gateway) -> dict:
         gateway.list_identity()
         deadline = time.monotonic() + self.timeout
         while True:
@@ -296,7 +323,7 @@ class proxy:
         """List Identity of the device (updates ``.identity``); returns the identity dict."""
         with self:
             with self.gateway_lock:
-                self.identity = self._list_identity()
+                self.identity = self._list_identity(self.open_gateway())
             return self.identity
 
     def parameter_substitution(
@@ -337,7 +364,7 @@ class proxy:
                 op.setdefault("tag_type", getattr(_cip_type(typ), "code", None) or None)
             yield op, (att, typ, uni)
 
-    def read_details(self, attributes: Any) -> Iterator[tuple[Any, tuple]]:
+    def read_details(self, attributes: Any) -> Generator[tuple[Any, tuple], None, None]:
         """Yield ``(value, (status, (attribute, types, units)))`` per attribute; values of typed
         attributes are converted. The gateway must be open (``with via:``)."""
         targets = list(self._targets(attributes))
@@ -355,7 +382,9 @@ class proxy:
                     val = convert(bytes(val), typ)
                 yield val, (sts, (att, typ, uni))
 
-    def read(self, attributes: Any, printing: bool = False, checking: bool = False) -> Iterator:
+    def read(
+        self, attributes: Any, printing: bool = False, checking: bool = False
+    ) -> Generator[Any, None, None]:
         """Yield each attribute's value (None if the device refused it); raises where a value is
         taken if the connection fails. With ``checking``, a refused attribute raises too."""
         bad = []

@@ -32,8 +32,8 @@ import logging
 import math
 import sys
 import time
-from collections.abc import Callable, Iterable, Sequence
-from typing import Any
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
+from typing import Any, Protocol
 
 from cpppo.misc import DETAIL, NORMAL, log_setup
 
@@ -52,6 +52,29 @@ PARAMS = ("Output Current", "Motor Velocity")
 DEFAULT_GATEWAY = "ab.powerflex_750_series"
 
 
+class Proxy(Protocol):
+    """What polling uses of a proxy (a :class:`~.getattr.proxy`, eg. ``ab.powerflex_750_series``).
+
+    A proxy with a ``gateway_lock`` is held for the whole of each poll.
+    """
+
+    def parameter_substitution(
+        self, iterable: Any, parameters: Mapping | None = None, pass_thru: bool | None = None
+    ) -> Iterator[Any]:
+        """The read targets for parameter names (and, with ``pass_thru``, tags and addresses)."""
+        ...
+
+    def read(
+        self, attributes: Any, printing: bool = False, checking: bool = False
+    ) -> Generator[Any, None, None]:
+        """Each attribute's value, lazily."""
+        ...
+
+    def close_gateway(self, exc: BaseException | None = None) -> None:
+        """Discard the connection; the next read opens a new one."""
+        ...
+
+
 def _print(param: Any, value: Any) -> None:
     print(f"{param}: {value!r}", flush=True)
 
@@ -64,7 +87,7 @@ def _is_done(process: Any) -> bool:
     return bool(getattr(process, "done", False))
 
 
-def execute(via: Any, params: Sequence[Any], targets: Sequence[Any] | None = None) -> list:
+def execute(via: Proxy, params: Sequence[Any], targets: Sequence[Any] | None = None) -> list:
     """One poll: read ``params`` through ``via``; return ``[(param, value), ...]``.
 
     ``targets`` are the params already substituted (``via.parameter_substitution``), to save
@@ -88,7 +111,7 @@ def execute(via: Any, params: Sequence[Any], targets: Sequence[Any] | None = Non
 
 
 def run(
-    via: Any,
+    via: Proxy,
     process: Callable[[Any, Any], Any],
     failure: Callable[[BaseException], Any] | None = None,
     cycle: float | None = None,
@@ -178,14 +201,14 @@ def run(
 
 
 def make_proxy(
-    proxy_class: Any = None,
+    proxy_class: Callable[..., Proxy] | None = None,
     address: tuple[str, int] | None = None,
     depth: int | None = None,
     multiple: int | None = None,
     timeout: float | None = None,
     route_path: Any = None,
     send_path: Any = None,
-) -> Any:
+) -> Proxy:
     """A proxy of ``proxy_class`` (default ``ab.powerflex_750_series``) for ``address``
     (default ``("localhost", ENIP_PORT)``); route/send paths are passed only when given."""
     if proxy_class is None:
@@ -202,7 +225,7 @@ def make_proxy(
 
 
 def poll(
-    proxy_class: Any = None,
+    proxy_class: type[Proxy] | Proxy | None = None,
     address: tuple[str, int] | None = None,
     depth: int | None = None,
     multiple: int | None = None,
@@ -245,7 +268,7 @@ def poll(
     )
 
 
-def load_gateway(name: str) -> type:
+def load_gateway(name: str) -> Callable[..., Proxy]:
     """The proxy class ``module.class`` (relative to ``cpppo.server.enip``, or absolute)."""
     module_name, _, class_name = name.rpartition(".")
     if not module_name or not class_name:
