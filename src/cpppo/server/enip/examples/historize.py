@@ -47,7 +47,7 @@ class Attribute_historize(Attribute):
     """An Attribute that records its reads, writes and failures in ``history`` (a
     :class:`cpppo.history.logger`); use :func:`historize_class` to bind one."""
 
-    history: ClassVar[Any] = None
+    history: ClassVar[logger | None] = None
 
     def __init__(self, *args: Any, **kwds: Any) -> None:
         super().__init__(*args, **kwds)
@@ -55,51 +55,53 @@ class Attribute_historize(Attribute):
             self.history.comment(f"Started recording Tag: {self.name}")
             write_types(self.history, {self.name: (self.parser.name, self.dims)})
 
-    def _span(self, key: Any) -> list[int]:
+    def _span(self, key: int | slice) -> list[int]:
         """``[first, last]`` element indices of ``key`` (an int or a slice)."""
         if isinstance(key, slice):
             start, stop, _ = key.indices(len(self))
             return [start, stop - 1]
         return [key, key]
 
-    def _failed(self, kind: str, key: Any, exc: BaseException) -> None:
-        first: Any = key
-        last: Any = key
+    def _failed(self, history: logger, kind: str, key: int | slice, exc: BaseException) -> None:
+        first: object = key
+        last: object = key
         if isinstance(key, slice):  # as asked for (unclipped): it may be what was wrong
             first = key.start or 0
             last = (len(self) if key.stop is None else key.stop) - 1
-        self.history.comment(
+        history.comment(
             f"PLC I/O {kind:<5} Tag {self.name:>20}[{first!s:>5}-{last!s:<5}] Exception: {exc}"
         )
 
-    def __getitem__(self, key: Any) -> Any:
-        if self.history is None:
+    def __getitem__(self, key: int | slice) -> Any:
+        history = self.history
+        if history is None:
             return super().__getitem__(key)
         with self._lock:
             try:
                 value = super().__getitem__(key)
             except Exception as exc:
-                self._failed("Read", key, exc)
+                self._failed(history, "Read", key, exc)
                 raise
             values = value if isinstance(key, slice) else [value]
-            self.history.write([self.name, self._span(key)], {"read": list(values)})
+            history.write([self.name, self._span(key)], {"read": list(values)})
         return value
 
-    def __setitem__(self, key: Any, value: Any) -> None:
-        if self.history is None:
+    def __setitem__(self, key: int | slice, value: Any) -> None:
+        history = self.history
+        if history is None:
             super().__setitem__(key, value)
             return
         with self._lock:
             try:
                 super().__setitem__(key, value)
             except Exception as exc:
-                self._failed("Write", key, exc)
+                self._failed(history, "Write", key, exc)
                 raise
             values = list(value) if isinstance(key, slice) else [value]
-            self.history.write([self.name, self._span(key)], {"write": values})
+            history.write([self.name, self._span(key)], {"write": values})
 
 
-def historize_class(history: Any) -> type[Attribute_historize]:
+def historize_class(history: logger) -> type[Attribute_historize]:
     """An :class:`Attribute_historize` subclass recording into ``history`` (a logger)."""
     return type("Attribute_historize", (Attribute_historize,), {"history": history})
 

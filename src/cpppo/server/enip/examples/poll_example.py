@@ -73,21 +73,29 @@ def arguments(
     return parse_address(args.address), args.seconds
 
 
-def collector() -> tuple[
-    queue.Queue, Callable[[str, object], None], Callable[[BaseException], None]
-]:
+class Process:
+    """The poll ``process`` callback: puts ``(time, parameter, value)`` on ``events``.
+
+    ``done`` starts False: set it True to stop polling.
+    """
+
+    def __init__(self, events: queue.Queue) -> None:
+        self.events = events
+        self.done = False
+
+    def __call__(self, param: str, value: object) -> None:
+        self.events.put((cpppo.timer(), param, value))
+
+
+def collector() -> tuple[queue.Queue, Process, Callable[[BaseException], None]]:
     """An event queue for :func:`report`, and the poll ``process``/``failure`` callbacks that
     put timed events on it (``process.done`` starts False: set it True to stop polling)."""
     events: queue.Queue = queue.Queue()
 
-    def process(param: str, value: object) -> None:
-        events.put((cpppo.timer(), param, value))
-
     def failure(exc: BaseException) -> None:
         events.put((cpppo.timer(), str(exc)))
 
-    process.done = False  # type: ignore[attr-defined]
-    return events, process, failure
+    return events, Process(events), failure
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -120,7 +128,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         pass
     finally:
-        process.done = True  # type: ignore[attr-defined]
+        process.done = True
         poller.join()
     return 0
 

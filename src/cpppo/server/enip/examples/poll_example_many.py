@@ -78,7 +78,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         pass
     finally:
-        process.done = True  # type: ignore[attr-defined]
+        process.done = True
         for poller in pollers:
             poller.join()
         via.close_gateway()

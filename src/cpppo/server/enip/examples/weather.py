@@ -130,7 +130,7 @@ class Attribute_weather(Attribute):
         return cast(weather["main"]["temp"])
 
     def __getitem__(self, key: int | slice) -> Any:
-        kind = self._validate_key(key)
+        self._validate_key(key)
         try:
             temperature = self.temperature()
         except Exception as exc:
@@ -140,8 +140,8 @@ class Attribute_weather(Attribute):
             if isinstance(exc, WeatherError):
                 raise
             raise WeatherError(str(exc)) from exc
-        if kind is slice:
-            start, stop, _ = key.indices(len(self))  # type: ignore[union-attr]
+        if isinstance(key, slice):
+            start, stop, _ = key.indices(len(self))
             return [temperature] * (stop - start)
         return temperature
 
@@ -183,9 +183,10 @@ def split_options(argv: Sequence[str]) -> tuple[dict[str, Any], list[str]]:
             rest.append(arg)
             continue
         if not eq:
-            value = next(args, None)  # type: ignore[assignment]
-            if value is None:
+            following = next(args, None)
+            if following is None:
                 raise ValueError(f"{name} needs a value")
+            value = following
         key = _OPTIONS[name][0]
         if key == "timeout":
             try:
