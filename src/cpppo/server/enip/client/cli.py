@@ -99,7 +99,7 @@ def add_routing_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def routing(args: argparse.Namespace) -> tuple[Any, Any]:
+def routing(args: argparse.Namespace) -> tuple[list[dict] | None, list[dict] | None]:
     """(route_path, send_path) from the parsed options; OperationError if malformed."""
     route = parse_route_path(args.route_path)
     send = parse_send_path(args.send_path)

@@ -155,7 +155,7 @@ class Pipeline:
         self._order: deque[Operation] = deque()  # operations in issue order
         #: The requests sent and not yet answered, by sender context (or sequence number if
         #: connected): while there are any, feed the pipeline the replies.
-        self.in_flight: dict[Any, _Request] = {}
+        self.in_flight: dict[int | bytes, _Request] = {}
         self._exhausted = False
         #: The error that ended the pipeline (None while it runs).
         self.broken: ClientError | None = None
@@ -271,7 +271,7 @@ class Pipeline:
         else:
             message = batch[0].message
         context = _context(index)
-        name: Any  # what the reply will be known by: sender context, or sequence number
+        name: int | bytes  # what the reply will be known by: sequence number, or sender context
         try:
             if self._connection_id is not None:
                 self.sequence = name = (self.sequence + 1) & 0xFFFF
@@ -305,7 +305,7 @@ class Pipeline:
         """Apply one whole encapsulated reply."""
         if self.broken is not None:
             return
-        name: Any  # the request it answers: sender context, or sequence number if connected
+        name: int | bytes  # the request it answers: sequence number if connected, else context
         try:
             if self._connection_id is not None:
                 if header.command != Command.SEND_UNIT_DATA:
