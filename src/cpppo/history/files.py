@@ -203,7 +203,7 @@ class logger:
         self._unsynced = False
         self._synced_at = time.monotonic()
         self._torn = False  # a failed write may have left a partial line
-        self._second = None  # cache: rendered 'YYYY-MM-DD HH:MM:SS' of this second
+        self._second: int | None = None  # cache: rendered 'YYYY-MM-DD HH:MM:SS' of this second
         self._prefix = ""
         self._open()
 

@@ -165,7 +165,8 @@ class reader:
 
     def _records(self, f: IO[str], name: str) -> Iterator[Record]:
         """Yield the records of one open file (skipping, or in strict mode failing, bad lines)."""
-        scan = scanner.make_scanner(json.JSONDecoder())
+        decoder: Any = json.JSONDecoder()  # typeshed types make_scanner's context as itself
+        scan = scanner.make_scanner(decoder)
         fromisoformat = datetime.datetime.fromisoformat
         new = object.__new__
         cls = timestamp

@@ -86,8 +86,8 @@ def parse_datetime(text: str, tzinfo: ZoneSpec = None) -> datetime.datetime:
         raise ValueError(f"invalid date/time {text!r}: {exc}") from None
     designation = match["zone"]
     if not designation:
-        zone = get_zone(tzinfo)
-        return naive.replace(tzinfo=UTC) if zone is UTC else localize(naive, zone)
+        fixed = get_zone(tzinfo)
+        return naive.replace(tzinfo=UTC) if fixed is UTC else localize(naive, fixed)
     words = designation.split()
     if len(words) > 2:
         raise ValueError(f"unrecognized time zone designation {designation!r} in {text!r}")
@@ -108,10 +108,8 @@ def parse_datetime(text: str, tzinfo: ZoneSpec = None) -> datetime.datetime:
         return naive.replace(tzinfo=UTC)
     if "/" in word:
         return localize(naive, get_zone(word))
-    zone = get_zone(tzinfo) if tzinfo is not None else None
-    if zone is None or zone is UTC:
-        zone = local_zone()
-    return resolve_abbreviation(naive, word, zone)
+    given = get_zone(tzinfo) if tzinfo is not None else None
+    return resolve_abbreviation(naive, word, local_zone() if given in (None, UTC) else given)
 
 
 class timestamp:

@@ -179,7 +179,7 @@ def dashboard_state(
     tag's elements ``[start, start+count)``."""
     controller, control = api.controller, api.control
     behaviours = api.behaviours
-    tags = []
+    tags: list[dict[str, Any]] = []
     for entry in controller.tags:
         if len(tags) >= STATE_TAG_LIMIT:
             break
@@ -188,7 +188,7 @@ def dashboard_state(
             values = peek(attribute, 0, STATE_VALUES)
         except Exception as exc:  # a user Attribute may fail; show why instead of the values
             values = [f"<{exc}>"]
-        shown = {
+        shown: dict[str, Any] = {
             "name": entry.name,
             "type": attribute.type_name(),
             "elements": len(attribute),
@@ -200,7 +200,7 @@ def dashboard_state(
         if trends is not None and (trend := trends.trend(entry.qualified_name)) is not None:
             shown["trend"] = trend
         tags.append(shown)
-    detail = None
+    detail: dict[str, Any] | None = None
     if tag is not None:
         entry = controller.tags.get(tag)
         if entry is None:

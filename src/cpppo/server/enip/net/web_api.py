@@ -136,8 +136,8 @@ def parse_request(path: str, query: Iterable[tuple[str, str]] = ()) -> ApiReques
     if fields["value"] is not None and not fields["command"]:
         raise ApiError("a value needs a command: /api/<group>/<match>/<command>/<value>")
     for key in ("group", "match", "command"):
-        term = fields[key]
-        if term is not None and len(term) > MAX_TERM:
+        given = fields[key]
+        if given is not None and len(given) > MAX_TERM:
             raise ApiError(f"{key} is longer than {MAX_TERM} characters")
     return ApiRequest(
         group=fields["group"] or "*",

@@ -171,7 +171,7 @@ class CipObject:
             ids = decode_attribute_ids(data)
         except DecodeError as exc:
             raise CipError(exc.status or Status.NOT_ENOUGH_DATA) from None
-        results = []
+        results: list[tuple[int, Status, bytes] | tuple[int, Status]] = []
         failed = False
         for i in ids:
             if i in self.attributes:
@@ -327,9 +327,10 @@ class Identity(CipObject):
     def identity_attributes(self) -> IdentityAttributes:
         """Attributes 1-10 (an attribute removed from the object is None)."""
         attributes = self.attributes
-        return IdentityAttributes(
-            *(attributes[i][0] if i in attributes else None for i, _, _ in _IDENTITY_LAYOUT)
-        )
+        values: list[Any] = [
+            attributes[i][0] if i in attributes else None for i, _, _ in _IDENTITY_LAYOUT
+        ]
+        return IdentityAttributes(*values)
 
     def get_attributes_all(
         self, service: int, attr_id: int | None, data: memoryview, ctx: Context
