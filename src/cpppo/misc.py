@@ -27,7 +27,7 @@ LOG_DATEFMT = "%m-%d %H:%M:%S"
 #: Keyword arguments for :func:`logging.basicConfig`; ``cpppo.log_cfg['level'] = logging.DETAIL``.
 log_cfg: dict[str, Any] = {"level": logging.WARNING, "format": LOG_FORMAT, "datefmt": LOG_DATEFMT}
 
-#: A log file rotates at this size, keeping this many old copies (spec 2.1.1: 10 MB x 5).
+#: A log file rotates at this size, keeping this many old copies (docs/enip-server.md: 10 MB x 5).
 LOG_FILE_BYTES = 10 * 1024 * 1024
 LOG_FILE_BACKUPS = 5
 

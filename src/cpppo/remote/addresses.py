@@ -2,7 +2,7 @@
 
 Pure functions, no I/O and no pymodbus: shared by the simulator, the poller and their CLIs.
 
-The address map (spec 3.1.1)::
+The address map (docs/modbus.md)::
 
     1      - 9999    coils              (read/write, bits)
     10001  - 19999   discrete inputs    (read only,  bits)

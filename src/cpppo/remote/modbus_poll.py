@@ -1,4 +1,4 @@
-"""``modbus_poll``: write and then poll registers of a Modbus/TCP or Modbus/RTU PLC (spec 3.1).
+"""``modbus_poll``: write, then poll registers of a Modbus/TCP or RTU PLC (docs/modbus.md).
 
     modbus_poll -a :1502 40001-40010=0 40001-40100
     09-16 06:26:06.161 ... root WARNING main 40001 == 0 (was: None)

@@ -1,4 +1,4 @@
-"""``modbus_sim``: a simulated Modbus/TCP or Modbus/RTU PLC (spec 3.1).
+"""``modbus_sim``: a simulated Modbus/TCP or Modbus/RTU PLC (docs/modbus.md).
 
     modbus_sim -a :1502 40001-40100=99
     Success; Started Modbus/TCP Simulator; PID = 29854; address = :1502

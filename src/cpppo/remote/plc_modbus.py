@@ -1,4 +1,4 @@
-"""Modbus/TCP and Modbus/RTU poller (spec 3.1.1) on pymodbus 3.16's synchronous clients.
+"""Modbus/TCP and Modbus/RTU poller (docs/modbus.md) on pymodbus 3.16's synchronous clients.
 
 ``poller_modbus('fake', host="localhost", port=1502, rate=.5)`` polls addresses of the classic
 5/6-digit map (:mod:`cpppo.remote.addresses`) in a background thread, merging them into as few

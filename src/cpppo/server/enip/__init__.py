@@ -1,8 +1,8 @@
 """EtherNet/IP CIP: the ControlLogix simulator (``python -m cpppo.server.enip``) and its parts.
 
 ``from cpppo.server.enip import device, REAL`` gives the object model (``device.Attribute``
-for spec 2.1.3's custom attributes) and the CIP data types; ``enip_format`` pretty-prints a
-decoded message (spec 2.1.5). The wire formats are in :mod:`cpppo.server.enip.codec`.
+for docs/enip-server.md's custom attributes) and the CIP data types; ``enip_format`` pretty-prints a
+decoded message (docs/enip-client.md). The wire formats are in :mod:`cpppo.server.enip.codec`.
 """
 
 from .codec.format import enip_format

@@ -1,4 +1,4 @@
-"""The simulator's web API (spec 2.1.8) and live dashboard: an aiohttp application.
+"""The simulator's web API (docs/web.md) and live dashboard: an aiohttp application.
 
 It runs on the simulator's own event loop (``main()`` starts it for ``-w/--web``):
 

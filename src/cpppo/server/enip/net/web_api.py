@@ -1,4 +1,4 @@
-"""The simulator's web API without HTTP (spec 2.1.8): URL terms in, the response object out.
+"""The simulator's web API without HTTP (docs/web.md): URL terms in, the response object out.
 
 ``/api[/<group>[/<match>[/<command>[/<value>]]]]`` -- :func:`parse_request` turns the path after
 ``/api`` and the query parameters into an :class:`ApiRequest`; :class:`SimulatorApi` carries it out

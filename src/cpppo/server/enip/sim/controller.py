@@ -223,7 +223,7 @@ class Controller:
     ``identity`` / ``tcpip``: overrides of the Identity and TCP/IP attribute values, keyed by the
     names ``cpppo.cfg`` uses (``"product name"``, ``"interface configuration"``, ...).
     ``route_path``: None (accept any), False (only unrouted requests) or a list of port segments.
-    ``attribute_class``: the Attribute class tags get (spec 2.1.3's customisation hook).
+    ``attribute_class``: the Attribute class tags get (docs/enip-server.md's hook).
     ``tags``: the tag database to serve (an L5X or JSON import); a new empty one by default.
     """
 
@@ -321,7 +321,7 @@ class Controller:
                 cls = Attribute
         if cls is Attribute:
             attribute = Attribute(tag.qualified_name, parser, tag=tag)
-        else:  # a user class: constructed as spec 2.1.3 shows, then given the tag's memory
+        else:  # a user class: constructed as docs/enip-server.md shows, then given the tag's memory
             default: Any = "" if storage.variable or isinstance(storage, Structure) else 0
             attribute = cls(tag.qualified_name, parser, default, dims=tag.dims)
             attribute.bind(tag)
