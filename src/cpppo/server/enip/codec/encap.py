@@ -159,23 +159,36 @@ class EncapFramer:
 
     Buffers at most one incomplete message (bounded by ``max_length`` + 24 plus one chunk of input).
     Payload memoryviews refer to immutable bytes, so they stay valid after later ``feed`` calls.
+    Chunks of an incomplete message are kept apart and joined once, when the bytes the framer waits
+    for (a header, then the whole message) have all arrived: a message dripped in small pieces
+    costs linear, not quadratic, copying.
     """
 
-    __slots__ = ("_buf", "max_length")
+    __slots__ = ("_buffered", "_chunks", "_need", "max_length")
 
     def __init__(self, max_length: int = 0xFFFF) -> None:
         self.max_length = max_length
-        self._buf = b""
+        self._chunks: list[bytes] = []
+        self._buffered = 0
+        self._need = HEADER_SIZE  # bytes that must be buffered before parsing can progress
 
     @property
     def buffered(self) -> int:
         """Bytes held back waiting for the rest of a message."""
-        return len(self._buf)
+        return self._buffered
 
     def feed(self, data: bytes | bytearray | memoryview) -> list[tuple[EncapHeader, memoryview]]:
         """Add received bytes; return the messages now complete, in order."""
-        if self._buf:
-            buf = self._buf + bytes(data)
+        if self._chunks:
+            total = self._buffered + len(data)
+            if total < self._need:
+                self._chunks.append(bytes(data))
+                self._buffered = total
+                return []
+            self._chunks.append(bytes(data))
+            buf = b"".join(self._chunks)
+            self._chunks = []
+            self._buffered = 0
         elif isinstance(data, bytes):
             buf = data
         else:
@@ -189,7 +202,7 @@ class EncapFramer:
         while end - pos >= HEADER_SIZE:
             header = _new(EncapHeader, unpack(buf, pos))
             if header.length > limit:
-                self._buf = b""
+                self._need = HEADER_SIZE
                 err = DecodeError(
                     f"encapsulation length {header.length} exceeds {limit}",
                     encap_status=EncapStatus.INVALID_LENGTH,
@@ -199,10 +212,15 @@ class EncapFramer:
                 raise err
             stop = pos + HEADER_SIZE + header.length
             if stop > end:
+                self._need = stop - pos
                 break
             frames.append((header, mv[pos + HEADER_SIZE : stop]))
             pos = stop
-        self._buf = buf[pos:] if pos < end else b""
+        else:
+            self._need = HEADER_SIZE
+        if pos < end:
+            self._chunks.append(buf[pos:])
+            self._buffered = end - pos
         return frames
 
 
