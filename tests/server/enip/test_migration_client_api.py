@@ -78,7 +78,7 @@ print(json.dumps(out, sort_keys=True))
 """
 
 #: The spec's list_identity snippet (docs/enip-client.md), with the simulator's port added
-#: (the spec's talks to the default port 44818).
+#: (the spec's talks to the default port 44818) and the host required (the spec defaults to broadcast).
 LIST_IDENTITY_SNIPPET = """
 from __future__ import print_function
 
@@ -89,7 +89,7 @@ from cpppo.server import enip
 from cpppo.server.enip import client
 
 timeout = 1.0
-host = sys.argv[1] if sys.argv[1:] else '255.255.255.255'
+host = sys.argv[1]  # the test always passes a loopback address (the spec's default broadcasts)
 with client.client( host=host, port=int(sys.argv[2]), udp=True, broadcast=True ) as conn:
     conn.list_identity( timeout=timeout )
     while conn.readable( timeout=timeout ):
