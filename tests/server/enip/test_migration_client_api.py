@@ -78,7 +78,7 @@ print(json.dumps(out, sort_keys=True))
 """
 
 #: The spec's list_identity snippet (docs/enip-client.md), with the simulator's port added
-#: (the spec's talks to the default port 44818) and the host required (the spec defaults to broadcast).
+#: (the spec's talks to port 44818) and the host required (the spec defaults to broadcast).
 LIST_IDENTITY_SNIPPET = """
 from __future__ import print_function
 
