@@ -10,7 +10,7 @@ The layers under ``cpppo.server.enip``:
 
 - ``codec/`` imports nothing of cpppo but ``codec/``;
 - ``logix/`` and ``sim/`` (the simulated controller) never import ``net/``, ``client/``,
-  ``tools/``, ``examples/`` or the documented top (``main``, the package ``__init__`` and the
+  ``tools/``, ``examples/``, ``fleet/`` or the documented top (``main``, the package ``__init__`` and the
   short re-exporting modules beside it); ``logix/`` never imports ``sim/``;
 - ``importers/`` never import ``sim/``, ``net/``, ``client/`` (nor the programs above);
 - ``client/`` and the simulator (``sim/``, ``logix/``, ``net/``, ``importers/``) never import
@@ -34,9 +34,9 @@ MAX_LINES = 600
 
 # The sub-packages of cpppo.server.enip that are layers; any other module of it (main,
 # __main__, the package __init__, the documented re-exporting modules) is the "top".
-LAYERS = ("codec", "logix", "sim", "importers", "net", "client", "tools", "examples")
+LAYERS = ("codec", "logix", "sim", "importers", "net", "client", "tools", "examples", "fleet")
 SIMULATOR = frozenset({"sim", "logix", "net", "importers"})
-PROGRAMS = frozenset({"tools", "examples", "top"})  # the CLIs, tools and demos above all
+PROGRAMS = frozenset({"tools", "examples", "fleet", "top"})  # the CLIs, tools and demos above all
 
 # layer -> the layers it may not import (codec has its own, stricter rule).
 FORBIDDEN: dict[str, frozenset[str]] = {

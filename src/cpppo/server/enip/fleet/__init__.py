@@ -1,0 +1,1 @@
+"""Fleet mode: many simulated devices in one process (docs/fleet.md)."""
