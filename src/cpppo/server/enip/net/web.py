@@ -49,12 +49,23 @@ from .web_guard import LOOPBACK_NAME, WILDCARDS, HostPolicy, OneLineLogger, same
 from .web_trends import TagTrends
 
 __all__ = [
+    "EXECUTOR",
+    "FILES",
+    "HOSTS",
+    "TOKEN",
     "TOKEN_ENV",
     "RateHistory",
     "WebServer",
+    "api_response",
     "dashboard_state",
+    "file_response",
+    "host_guard",
+    "load_files",
     "make_app",
+    "refusal",
+    "render",
     "start_web",
+    "state_response",
     "web_address",
 ]
 
@@ -132,6 +143,9 @@ _HISTORY = web.AppKey("history", RateHistory)
 _EXECUTOR = web.AppKey("executor", concurrent.futures.ThreadPoolExecutor)
 _FILES = web.AppKey("files", dict)
 _HOSTS = web.AppKey("hosts", HostPolicy)
+#: What another app reusing these handlers must hold (fleet/web.py): the token ("" for none),
+#: the thread pool for API calls, the dashboard's files and the Host policy (``host_guard``).
+TOKEN, EXECUTOR, FILES, HOSTS = _TOKEN, _EXECUTOR, _FILES, _HOSTS
 _TRENDS = web.AppKey("trends", TagTrends)
 
 
@@ -275,7 +289,8 @@ def _dumps(value: Any) -> str:
     return json.dumps(value, indent=4, sort_keys=True, default=str)
 
 
-def _render(request: web.Request, status: int, body: dict[str, Any]) -> web.Response:
+def render(request: web.Request, status: int, body: dict[str, Any]) -> web.Response:
+    """``body`` as JSON, or in a minimal HTML page for a browser."""
     text = _dumps(body)
     if wants_html(request.headers.get("Accept", "")):
         title = html.escape(f"cpppo web API: {request.path_qs}")
@@ -315,11 +330,9 @@ async def _in_thread(request: web.Request, call: Any, *args: Any) -> Any:
     return await loop.run_in_executor(request.app[_EXECUTOR], functools.partial(call, *args))
 
 
-async def _api(request: web.Request) -> web.Response:
-    try:
-        api_request: ApiRequest = parse_request(request.match_info["tail"], request.query.items())
-    except ApiError as exc:
-        return _render(request, exc.status, error_response(str(exc)))
+def refusal(request: web.Request, api_request: ApiRequest) -> web.Response | None:
+    """The 403 answer to a change requested by another site's page or without the token (the
+    app's ``TOKEN``), else None."""
     since = api_request.since
     headers = request.headers
     if api_request.changes and (
@@ -327,14 +340,29 @@ async def _api(request: web.Request) -> web.Response:
         or not same_origin(headers.get("Origin"), headers.get("Referer"), headers.get("Host"))
     ):
         message = "a change requested by another web site's page is refused"
-        return _render(request, 403, error_response(message, since))
+        return render(request, 403, error_response(message, since))
     if api_request.changes and not _token_ok(request):
         message = (
             "this request changes the simulator and needs the web token "
             f"(?token=... or 'Authorization: Bearer ...'; see --web-token / {TOKEN_ENV})"
         )
-        return _render(request, 403, error_response(message, since))
-    api = request.app[_API]
+        return render(request, 403, error_response(message, since))
+    return None
+
+
+async def _api(request: web.Request) -> web.Response:
+    return await api_response(request, request.app[_API], request.match_info["tail"])
+
+
+async def api_response(request: web.Request, api: SimulatorApi, tail: str) -> web.Response:
+    """Answer ``/api<tail>`` for ``api`` (the app holds ``TOKEN``, ``HOSTS``, ``EXECUTOR``)."""
+    try:
+        api_request: ApiRequest = parse_request(tail, request.query.items())
+    except ApiError as exc:
+        return render(request, exc.status, error_response(str(exc)))
+    refused = refusal(request, api_request)
+    if refused is not None:
+        return refused
     outcome = await _in_thread(request, api.execute, api_request)
     if api_request.changes and outcome.command:
         log.log(NORMAL, "web API %s: %s", request.remote, outcome.command.get("message"))
@@ -345,10 +373,18 @@ async def _api(request: web.Request) -> web.Response:
         while not settled() and loop.time() < deadline:
             await asyncio.sleep(0.002)
     body = await _in_thread(request, api.response, api_request, outcome)
-    return _render(request, outcome.status, body)
+    return render(request, outcome.status, body)
 
 
 async def _state(request: web.Request) -> web.Response:
+    app = request.app
+    return await state_response(request, app[_API], app[_HISTORY], app[_TRENDS])
+
+
+async def state_response(
+    request: web.Request, api: SimulatorApi, history: RateHistory, trends: TagTrends
+) -> web.Response:
+    """Answer ``/state`` (the dashboard's poll) for ``api``."""
     query = request.query
     try:
         start = int(query.get("start", "0"))
@@ -359,19 +395,20 @@ async def _state(request: web.Request) -> web.Response:
         request,
         functools.partial(
             dashboard_state,
-            request.app[_API],
-            request.app[_HISTORY],
+            api,
+            history,
             token_required=bool(request.app[_TOKEN]),
             tag=query.get("tag") or None,
             start=start,
             count=count,
-            trends=request.app[_TRENDS],
+            trends=trends,
         ),
     )
     return web.json_response(state, headers=_SECURITY_HEADERS)
 
 
-def _file(request: web.Request, name: str) -> web.Response:
+def file_response(request: web.Request, name: str) -> web.Response:
+    """One of the dashboard's files (404 for another name)."""
     files = request.app[_FILES]
     if name not in files:
         raise web.HTTPNotFound()
@@ -384,15 +421,15 @@ def _file(request: web.Request, name: str) -> web.Response:
 
 
 async def _index(request: web.Request) -> web.Response:
-    return _file(request, "index.html")
+    return file_response(request, "index.html")
 
 
 async def _static(request: web.Request) -> web.Response:
-    return _file(request, request.match_info["name"])
+    return file_response(request, request.match_info["name"])
 
 
 @web.middleware
-async def _host_guard(request: web.Request, handler: Any) -> web.StreamResponse:
+async def host_guard(request: web.Request, handler: Any) -> web.StreamResponse:
     """Answer 421 to a request whose ``Host`` does not name this server (DNS rebinding)."""
     transport = request.transport
     sockname = transport.get_extra_info("sockname") if transport is not None else None
@@ -402,11 +439,12 @@ async def _host_guard(request: web.Request, handler: Any) -> web.StreamResponse:
             f"Host {request.headers.get('Host', '')[:100]!r} is not this server's"
             " (see --web-allow-host)"
         )
-        return _render(request, 421, error_response(message))
+        return render(request, 421, error_response(message))
     return await handler(request)  # type: ignore[no-any-return]
 
 
-def _load_files() -> dict[str, bytes]:
+def load_files() -> dict[str, bytes]:
+    """The dashboard's files (``web_static/``) by name."""
     folder = importlib.resources.files(__package__).joinpath("web_static")
     return {name: folder.joinpath(name).read_bytes() for name in STATIC_FILES}
 
@@ -423,14 +461,14 @@ def make_app(
     """The aiohttp application serving ``controller`` under ``control`` (not yet listening);
     ``allow_hosts``: more names its requests' ``Host`` may give (``--web-allow-host``);
     ``behaviours``: the controller's tag behaviours (shown in the API and the dashboard)."""
-    app = web.Application(client_max_size=64 * 1024, middlewares=[_host_guard])
+    app = web.Application(client_max_size=64 * 1024, middlewares=[host_guard])
     app[_HOSTS] = HostPolicy(allow_hosts)
     api = SimulatorApi(controller, control, behaviours)
     app[_API] = api
     app[_TOKEN] = token or ""
     app[_HISTORY] = RateHistory(control, rate_interval)
     app[_TRENDS] = TagTrends(controller, behaviours, limit=STATE_TAG_LIMIT)
-    app[_FILES] = _load_files()
+    app[_FILES] = load_files()
 
     async def background(app: web.Application) -> AsyncIterator[None]:
         executor = concurrent.futures.ThreadPoolExecutor(4, thread_name_prefix="enip-web")

@@ -26,7 +26,7 @@
   // One API command: /api/<group>/<match>?command=<command>&value=<value>
   async function api(group, match, command, value) {
     const query = new URLSearchParams({ command: command, value: String(value) });
-    const url = "/api/" + encodeURIComponent(group) + "/" + encodeURIComponent(match) + "?" + query;
+    const url = "api/" + encodeURIComponent(group) + "/" + encodeURIComponent(match) + "?" + query;
     const headers = { Accept: "application/json" };
     const token = $("token").value;
     if (token) headers.Authorization = "Bearer " + token;
@@ -283,7 +283,7 @@
     if (polling) return;
     polling = true;
     try {
-      let url = "/state";
+      let url = "state";
       if (detailTag !== null) {
         url += "?" + new URLSearchParams({ tag: detailTag, start: detailStart, count: 40 });
       }
