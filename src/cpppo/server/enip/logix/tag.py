@@ -6,14 +6,19 @@ Public API:
                                      a base tag owning its memory (``.data``);
                                      ``.elements``, ``.get_elements(start, count)``,
                                      ``.set_elements(start, values)`` (a BOOL array's BOOLs);
-                                     ``.attribute`` (set by a simulator)
+                                     ``.attribute`` (set by a simulator, or made on first
+                                     read by the factory ``.present(factory)`` gives);
+                                     ``.fork()`` a tag sharing this one's TagShape with its
+                                     own copy of the memory
+    TagShape                         what a tag and its forks share (name, type, dims, ...)
     AliasTag(name, alias_for, *, program=None, ...)  a tag that names another tag's data
     AnyTag                           Tag | AliasTag
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import threading
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from ..codec.status import Status
@@ -30,7 +35,7 @@ from .structure import (
 )
 from .symbols import symbol_type_word
 
-__all__ = ["AliasTag", "AnyTag", "Tag"]
+__all__ = ["AliasTag", "AnyTag", "Tag", "TagShape"]
 
 _BOOL = ATOMIC_TYPES["BOOL"]
 
@@ -40,31 +45,28 @@ def qualified_name(name: str, program: str | None) -> str:
     return f"Program:{program}.{name}" if program else name
 
 
-class Tag:
-    """A base tag: a name, a data type, up to 3 dimensions and the memory holding its value.
+class TagShape:
+    """What a tag and its forks share: name, scope, type, dimensions, access and layout.
 
-    A BOOL array is stored as DWORDs (its length is rounded up to a multiple of 32, as Studio
-    5000 does), unless ``packed_bools`` is False: then it is one byte per BOOL, as the original
-    cpppo's command-line ``BOOL[n]`` tags are. ``data`` is the tag's memory image (a bytearray,
-    the only copy of its value), ``value`` its Python value. ``attribute`` is the
-    :class:`~.attribute.Attribute` a simulator presents the tag through (None outside one).
+    Immutable once its tag is in a tag database, except ``address``, the symbol address the
+    database that first holds the tag gives it (forks of that database keep it).
     """
 
-    is_alias = False
+    __slots__ = (
+        "address", "bools", "constant", "data_type", "description", "dims", "external_access",
+        "name", "packed_bools", "program", "storage_count", "storage_type",
+    )  # fmt: skip
 
     def __init__(
         self,
         name: str,
         data_type: DataType,
-        dims: Sequence[int] = (),
-        *,
-        program: str | None = None,
-        data: bytes | bytearray | None = None,
-        external_access: str = "Read/Write",
-        constant: bool = False,
-        instance_id: int | None = None,
-        description: str | None = None,
-        packed_bools: bool = True,
+        dims: Sequence[int],
+        program: str | None,
+        external_access: str,
+        constant: bool,
+        description: str | None,
+        packed_bools: bool,
     ) -> None:
         dims = tuple(int(d) for d in dims if d)
         if len(dims) > 3:
@@ -83,13 +85,59 @@ class Tag:
         self.dims: tuple[int, ...] = dims
         self.external_access = external_access
         self.constant = constant
-        self.instance_id = instance_id
         self.description = description
-        self.attribute: Any = None
+        self.address = 0
+        self.storage_type: DataType
+        self.storage_count: int
+        self.bools: int | None
         self.storage_type, self.storage_count, self.bools = storage_of(
             data_type, dims, packed_bools
         )
-        size = self.storage_type.size * self.storage_count
+
+
+_PRESENTER_LOCK = threading.Lock()
+
+
+class Tag:
+    """A base tag: a name, a data type, up to 3 dimensions and the memory holding its value.
+
+    A BOOL array is stored as DWORDs (its length is rounded up to a multiple of 32, as Studio
+    5000 does), unless ``packed_bools`` is False: then it is one byte per BOOL, as the original
+    cpppo's command-line ``BOOL[n]`` tags are. ``data`` is the tag's memory image (a bytearray,
+    the only copy of its value), ``value`` its Python value. ``attribute`` is the
+    :class:`~.attribute.Attribute` a simulator presents the tag through (None outside one): set
+    it, or give the tag a factory with :meth:`present` that makes it when it is first read.
+    Everything but the memory, the instance id and the presenter is the tag's :class:`TagShape`
+    (``shape``), which :meth:`fork` shares.
+    """
+
+    __slots__ = ("_presenter", "_root", "attribute", "data", "instance_id", "shape")
+
+    is_alias = False
+    attribute: Any
+
+    def __init__(
+        self,
+        name: str,
+        data_type: DataType,
+        dims: Sequence[int] = (),
+        *,
+        program: str | None = None,
+        data: bytes | bytearray | None = None,
+        external_access: str = "Read/Write",
+        constant: bool = False,
+        instance_id: int | None = None,
+        description: str | None = None,
+        packed_bools: bool = True,
+    ) -> None:
+        shape = TagShape(
+            name, data_type, dims, program, external_access, constant, description, packed_bools
+        )
+        self.shape = shape
+        self.instance_id = instance_id
+        self._presenter: Callable[[Tag], Any] | None = None
+        self._root: Location | None = None
+        size = shape.storage_type.size * shape.storage_count
         if size > MAX_DATA_SIZE:
             raise ValueError(f"tag {name}: {size} bytes exceed the {MAX_DATA_SIZE} limit")
         if data is None:
@@ -98,6 +146,110 @@ class Tag:
             if len(data) != size:
                 raise ValueError(f"tag {name}: {len(data)} bytes of data, its type needs {size}")
             self.data = bytearray(data)
+
+    def fork(self) -> Tag:
+        """A tag of the same shape and instance id with its own copy of this one's memory (no
+        presenter)."""
+        tag = Tag.__new__(Tag)
+        tag.shape = self.shape
+        tag.instance_id = self.instance_id
+        tag._presenter = None
+        tag._root = None
+        tag.data = bytearray(self.data)
+        return tag
+
+    # -- the presenter (a simulator's Attribute), made when first asked for -------------------
+
+    def __getattr__(self, name: str) -> Any:
+        # Only reached while the ``attribute`` slot is unset (any other name: no such attribute).
+        if name != "attribute":
+            raise AttributeError(f"'Tag' object has no attribute {name!r}")
+        with _PRESENTER_LOCK:
+            try:
+                return _ATTRIBUTE.__get__(self, Tag)
+            except AttributeError:
+                pass
+            factory = self._presenter
+            attribute = None if factory is None else factory(self)
+            if attribute is not None:
+                self.attribute = attribute
+            return attribute
+
+    @property
+    def presented(self) -> bool:
+        """True when the tag has a presenter (an ``attribute``) or a factory making one."""
+        if self._presenter is not None:
+            return True
+        try:
+            return _ATTRIBUTE.__get__(self, Tag) is not None
+        except AttributeError:
+            return False
+
+    def present(self, factory: Callable[[Tag], Any]) -> None:
+        """Have ``factory(tag)`` make the tag's ``attribute`` when it is first read."""
+        self._presenter = factory
+
+    # -- the shape's fields ----------------------------------------------------------------
+
+    @property
+    def name(self) -> str:
+        """The tag's name (without its program)."""
+        return self.shape.name
+
+    @property
+    def program(self) -> str | None:
+        """The program whose scope holds the tag (None: the controller scope)."""
+        return self.shape.program
+
+    @property
+    def data_type(self) -> DataType:
+        """The tag's data type (of one element)."""
+        return self.shape.data_type
+
+    @property
+    def dims(self) -> tuple[int, ...]:
+        """Up to 3 dimensions (a Logix BOOL array's rounded up to a multiple of 32)."""
+        return self.shape.dims
+
+    @property
+    def external_access(self) -> str:
+        """``Read/Write``, ``Read Only`` or ``None``."""
+        return self.shape.external_access
+
+    @property
+    def constant(self) -> bool:
+        """True for a constant tag."""
+        return self.shape.constant
+
+    @property
+    def description(self) -> str | None:
+        """The tag's description, if any."""
+        return self.shape.description
+
+    @property
+    def packed_bools(self) -> bool:
+        """False for the original cpppo's byte-per-BOOL arrays."""
+        return self.shape.packed_bools
+
+    @property
+    def storage_type(self) -> DataType:
+        """The type of one element of memory (DWORD for a Logix BOOL array)."""
+        return self.shape.storage_type
+
+    @property
+    def storage_count(self) -> int:
+        """Elements of memory."""
+        return self.shape.storage_count
+
+    @property
+    def bools(self) -> int | None:
+        """BOOLs of a Logix BOOL array (None for any other tag)."""
+        return self.shape.bools
+
+    @property
+    def address(self) -> int:
+        """The symbol address a tag database gave the tag (0 outside one)."""
+        return self.shape.address
 
     def __repr__(self) -> str:
         dims = f"[{','.join(map(str, self.dims))}]" if self.dims else ""
@@ -131,7 +283,7 @@ class Tag:
 
     def root(self) -> Location:
         """The location of the whole tag (made once: a tag never changes shape)."""
-        root = self.__dict__.get("_root")
+        root = self._root
         if root is not None:
             return root
         root = self._root = Location(
@@ -269,5 +421,7 @@ class AliasTag:
     def value(self, value: Any) -> None:
         self._bound().set(value)
 
+
+_ATTRIBUTE = Tag.__dict__["attribute"]  # the slot's descriptor (reads it unset: AttributeError)
 
 AnyTag = Tag | AliasTag

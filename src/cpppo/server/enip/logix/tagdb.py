@@ -33,6 +33,7 @@ Public API
         .tags(program=None) -> list[Tag | AliasTag]           one scope, in instance-id order
         .all_tags() -> list[Tag | AliasTag]                   every scope
         .by_instance(instance_id, program=None) -> Tag | AliasTag   (KeyError)
+        .fork() -> TagDB                         same types, tags and ids; each tag's own memory
         .resolve(path, *, bool_index="bit") -> Location       "Program:P.T[1,2].M.5"
         .resolve_epath(segments, *, bool_index="word") -> Location
                                                  EPATH dicts as the codec decodes them:
@@ -63,6 +64,7 @@ from .predefined_instr import instruction_type
 from .structure import DataType, Structure
 from .symbols import BASE_TAG, PROGRAM_TYPE, SymbolEntry
 from .tag import AliasTag, AnyTag, Tag
+from .tagdb_fork import fork, unshare, unshare_types
 from .tagpath import parse_path, resolve_path
 from .templates import Template, structure_handle, template_attributes, template_blob
 
@@ -94,13 +96,15 @@ class TagDB:
         self._by_template: dict[int, Structure] = {}
         self._by_handle: dict[int, Structure] = {}
         self._templates: dict[int, Template] = {}
-        self._scopes: dict[str | None, dict[str, AnyTag]] = {None: {}}
+        #: Per scope (folded program name, None: the controller's): folded tag name -> instance.
+        self._names: dict[str | None, dict[str, int]] = {None: {}}
         self._programs: dict[str, tuple[str, int]] = {}
         self._instances: dict[str | None, dict[int, AnyTag]] = {None: {}}
         self._used_ids: dict[str | None, set[int]] = {None: set()}
         self._next_id: dict[str | None, int] = {None: 1}
         self._next_address = 0x0001_0000
-        self._addresses: dict[int, int] = {}
+        #: True while names, programs and ids (types and templates) are shared with a fork.
+        self._shared = self._shared_types = False
         self._pending: list[AliasTag] = []
         self._symbol_cache: dict[str | None, tuple[list[int], list[SymbolEntry]]] = {}
         #: Incremented whenever tags are added, removed or bound (cached resolutions go stale).
@@ -110,8 +114,12 @@ class TagDB:
         for s in PREDEFINED.values():
             self.register(s)
 
+    def fork(self) -> TagDB:
+        """A copy for another device (see :func:`~.tagdb_fork.fork`): shared types, own memory."""
+        return fork(self)
+
     def __repr__(self) -> str:
-        count = sum(len(scope) for scope in self._scopes.values())
+        count = sum(len(scope) for scope in self._instances.values())
         return f"<TagDB {self.name} rev {self.revision}: {count} tags, {len(self._types)} types>"
 
     # -- types ------------------------------------------------------------------------------
@@ -193,6 +201,7 @@ class TagDB:
         if handle in self._by_handle:
             raise TagDBError(f"structure {s.name}: handle {handle:#06x} already used")
         s.bind(template_id, handle)
+        unshare_types(self)
         self._types[key] = s
         self._by_template[template_id] = s
         self._by_handle[handle] = s
@@ -240,10 +249,11 @@ class TagDB:
         key = name.casefold()
         if key in self._programs:
             raise TagDBError(f"program {name!r} already exists")
+        unshare(self)
         self._programs[key] = (name, self._new_id(None, instance_id, f"Program:{name}"))
         self._used_ids[key] = set()
         self._next_id[key] = 1
-        self._scopes[key] = {}
+        self._names[key] = {}
         self._instances[key] = {}
         self._symbol_cache.clear()
 
@@ -256,29 +266,32 @@ class TagDB:
         """The Symbol instance id of program ``name`` in the controller scope (KeyError)."""
         return self._programs[name.casefold()][1]
 
-    def _scope(self, program: str | None, create: bool = False) -> dict[str, AnyTag]:
+    def _scope(self, program: str | None, create: bool = False) -> dict[str, int]:
         key = _fold(program)
-        scope = self._scopes.get(key)
+        scope = self._names.get(key)
         if scope is None:
             if not create or program is None:
                 raise KeyError(f"no program {program!r}")
             self.add_program(program)
-            scope = self._scopes[key]
+            scope = self._names[key]
         return scope
 
     def _insert(self, tag: AnyTag, program: str | None) -> None:
         if not _NAME.match(tag.name):
             raise TagDBError(f"invalid tag name {tag.name!r}")
+        unshare(self)
         scope = self._scope(program, create=True)
         if tag.name.casefold() in scope:
             raise TagDBError(f"tag {tag.qualified_name!r} already exists")
         tag.instance_id = self._new_id(_fold(program), tag.instance_id, tag.qualified_name)
-        scope[tag.name.casefold()] = tag
+        scope[tag.name.casefold()] = tag.instance_id
         self._symbol_cache.clear()
         self.version += 1
         self._instances[_fold(program)][tag.instance_id] = tag
-        size = getattr(tag, "size", 0)
-        self._addresses[id(tag)] = self._next_address
+        size = 0
+        if isinstance(tag, Tag):
+            size = tag.size
+            tag.shape.address = self._next_address
         self._next_address += -(-max(size, 4) // 4) * 4
         if self.on_add is not None and isinstance(tag, Tag):
             self.on_add(tag)
@@ -378,7 +391,8 @@ class TagDB:
 
     def _remove(self, tag: AnyTag) -> None:
         key = _fold(tag.program)
-        self._scopes[key].pop(tag.name.casefold(), None)
+        unshare(self)
+        self._names[key].pop(tag.name.casefold(), None)
         self._instances[key].pop(tag.instance_id, None)  # type: ignore[arg-type]
         self._symbol_cache.clear()
         self._used_ids[key].discard(tag.instance_id)  # type: ignore[arg-type]
@@ -426,12 +440,12 @@ class TagDB:
         return iter([t for t in self.all_tags() if isinstance(t, Tag)])
 
     def __len__(self) -> int:
-        return sum(isinstance(t, Tag) for scope in self._scopes.values() for t in scope.values())
+        return sum(isinstance(t, Tag) for scope in self._instances.values() for t in scope.values())
 
     def tag(self, name: str, program: str | None = None) -> AnyTag:
         """The tag ``name`` of the controller scope or of ``program`` (KeyError if none)."""
         try:
-            return self._scope(program)[name.casefold()]
+            return self._instances[_fold(program)][self._scope(program)[name.casefold()]]
         except KeyError:
             where = f"program {program}" if program else "the controller scope"
             raise KeyError(f"no tag {name!r} in {where}") from None
@@ -483,7 +497,7 @@ class TagDB:
         i, n = 0, len(segments)
         if n and "symbolic" in segments[0] and segments[0]["symbolic"][:8].lower() == "program:":
             program = segments[0]["symbolic"][8:]
-            if _fold(program) not in self._scopes:
+            if _fold(program) not in self._names:
                 raise TagPathError(f"no program {program!r}")
             i = 1
         if i >= n:
@@ -529,7 +543,7 @@ class TagDB:
 
     def _entry(self, tag: AnyTag) -> SymbolEntry:
         base = tag.target.tag if isinstance(tag, AliasTag) and tag.target else tag
-        address = self._addresses.get(id(base), 0)
+        address = base.address if isinstance(base, Tag) else 0
         if isinstance(tag, AliasTag) and tag.target is not None:
             address += tag.target.offset
         return SymbolEntry(

@@ -307,27 +307,41 @@ class Controller:
         return value & 0xFF, value >> 8 & 0xFF
 
     def _attach(self, tag: Tag) -> None:
-        """Present ``tag`` through an Attribute bound to its memory (TagDB.on_add)."""
-        if tag.attribute is not None:
+        """Present ``tag`` through an Attribute bound to its memory (TagDB.on_add): a built-in
+        Attribute is made when the tag's ``attribute`` is first read, a user class's at once."""
+        if tag.presented:
             return
-        storage = tag.storage_type
         cls = self._next_class or self.attribute_class
-        if tag.bools is not None:
-            parser: Any = BOOL
-            cls = Attribute
-        else:
-            parser = codec_for(storage)
-            if isinstance(storage, Structure) and storage.string_capacity is None:
-                cls = Attribute
-        if cls is Attribute:
-            attribute = Attribute(tag.qualified_name, parser, tag=tag)
-        else:  # a user class: constructed as docs/enip-server.md shows, then given the tag's memory
-            default: Any = "" if storage.variable or isinstance(storage, Structure) else 0
-            attribute = cls(tag.qualified_name, parser, default, dims=tag.dims)
-            attribute.bind(tag)
+        if cls is Attribute or self._builtin(tag):
+            tag.present(self._present)
+            return
+        attribute = self._present(tag, cls)
         tag.attribute = attribute
         if attribute.is_blocking:
             self.blocking_tags += 1
+
+    @staticmethod
+    def _builtin(tag: Tag) -> bool:
+        """True when ``tag`` is presented by the built-in Attribute whatever the class asked
+        for: a Logix BOOL array, a structure other than a string."""
+        storage = tag.storage_type
+        return tag.bools is not None or (
+            isinstance(storage, Structure) and storage.string_capacity is None
+        )
+
+    @staticmethod
+    def _present(tag: Tag, cls: type[Attribute] = Attribute) -> Attribute:
+        """An Attribute of class ``cls`` (the built-in one for tags only it presents) bound to
+        ``tag``'s memory."""
+        storage = tag.storage_type
+        parser: Any = BOOL if tag.bools is not None else codec_for(storage)
+        if cls is Attribute or Controller._builtin(tag):
+            return Attribute(tag.qualified_name, parser, tag=tag)
+        # A user class: constructed as docs/enip-server.md shows, then given the tag's memory.
+        default: Any = "" if storage.variable or isinstance(storage, Structure) else 0
+        attribute = cls(tag.qualified_name, parser, default, dims=tag.dims)
+        attribute.bind(tag)
+        return attribute
 
     def _data_type(self, datatype: Any) -> DataType:
         """A tag database type for a codec type class, a type name or a data type."""
