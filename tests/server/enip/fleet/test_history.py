@@ -8,16 +8,18 @@ import asyncio
 import contextlib
 import socket
 import time
+from types import SimpleNamespace
 
 import pytest
 
 from cpppo.history import reader
 from cpppo.history.files import opener, parse_record
 from cpppo.history.header import TagType, read_types
-from cpppo.server.enip import client
+from cpppo.server.enip import REAL, client
 from cpppo.server.enip.fleet.history import FleetHistory, HeaderLogger, file_name
 from cpppo.server.enip.fleet.server import FleetServer
 from cpppo.server.enip.fleet.spec import loads_fleet
+from cpppo.server.enip.sim.controller import Controller
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -177,3 +179,29 @@ def test_header_logger_and_file_names(tmp_path):
     assert file_name("plc-001") == "plc-001.hst"
     assert file_name("../etc/x") == "_.._etc_x.hst"
     assert file_name(".hidden") == "_.hidden.hst"
+
+
+def test_hook_chains_records_plain_values_and_is_removed_at_close(tmp_path):
+    """A hook already set still sees every access; values JSON cannot hold are made plain; a
+    device without a controller (Modbus) gets no file; close restores the previous hook."""
+    seen: list = []
+    controller = Controller()
+    controller.add_tag("Level", REAL)
+    controller.on_access = lambda *access: seen.append(access)
+    device = SimpleNamespace(name="a/b", key="127.0.0.1:1", kind="controllogix",
+                             controller=controller)  # fmt: skip
+    modbus = SimpleNamespace(name="m", key="127.0.0.1:2", kind="modbus", controller=None)
+    history = FleetHistory(tmp_path)
+    history.attach(device)
+    history.attach(modbus)
+    tag = controller.tags["Level"]
+    controller.on_access(tag, 0, [1.5], "write")
+    controller.on_access(SimpleNamespace(name="Udt.Raw"), 0, [b"\x01\x02"], "read")
+    history.close()
+    assert controller.on_access is not None and controller.on_access.__name__ == "<lambda>"
+    assert len(seen) == 2
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a_b.hst"]
+    assert records(tmp_path / "a_b.hst") == [
+        (["Level", [0, 0]], {"write": [1.5]}),
+        (["Udt.Raw", [0, 0]], {"read": [[1, 2]]}),
+    ]

@@ -29,7 +29,7 @@ from cpppo.history.header import header_text
 from ..logix.services import AccessHook
 from .devices import FleetDevice
 
-__all__ = ["FleetHistory", "HeaderLogger", "file_name"]
+__all__ = ["FleetHistory", "HeaderLogger", "comment_lines", "device_types", "file_name"]
 
 log = logging.getLogger("enip.fleet")
 
@@ -49,14 +49,18 @@ def file_name(name: str) -> str:
     return safe + ".hst"
 
 
+def comment_lines(text: str) -> bytes:
+    """``text`` as history comment lines (``# `` before each line), encoded."""
+    return "".join(f"# {line}\n" for line in text.splitlines()).encode()
+
+
 class HeaderLogger(logger):
     """A :class:`cpppo.history.logger` that starts each file it opens (the first, and each one
-    after a rotation) with ``header`` (comment lines), so every rotated file stands alone.
+    after a rotation) with ``header`` (comment lines: text, or :func:`comment_lines` already),
+    so every rotated file stands alone. A file holding nothing but its header is not rotated."""
 
-    A file holding nothing but its header is not rotated."""
-
-    def __init__(self, path: str | os.PathLike[str], header: str, **kwds: Any) -> None:
-        self._header = "".join(f"# {line}\n" for line in header.splitlines()).encode()
+    def __init__(self, path: str | os.PathLike[str], header: str | bytes, **kwds: Any) -> None:
+        self._header = header if isinstance(header, bytes) else comment_lines(header)
         self._bare = 0  # the size of the file while it holds only the header
         super().__init__(path, **kwds)
 
@@ -87,12 +91,14 @@ def _plain(value: Any) -> Any:
     return str(value)
 
 
-def device_types(device: FleetDevice) -> dict[str, tuple[str, tuple[int, ...]]]:
-    """``{tag: (type name, dims)}`` of every base tag of ``device``'s controller."""
+def device_types(device: FleetDevice) -> tuple[tuple[str, str, tuple[int, ...]], ...]:
+    """``((tag, type name, dims), ...)`` of every base tag of ``device``'s controller."""
     controller = device.controller
     if controller is None:
-        return {}
-    return {tag.qualified_name: (tag.data_type.name, tuple(tag.dims)) for tag in controller.tags}
+        return ()
+    return tuple(
+        (tag.qualified_name, tag.data_type.name, tuple(tag.dims)) for tag in controller.tags
+    )
 
 
 class FleetHistory:
@@ -123,6 +129,8 @@ class FleetHistory:
         self.loggers: dict[str, logger] = {}
         self._paths: set[str] = set()
         self._hooks: list[tuple[Any, AccessHook, AccessHook | None]] = []
+        #: Header lines by the tags they name: the devices of one tag source share one.
+        self._headers: dict[tuple, bytes] = {}
 
     def path(self, device: FleetDevice) -> str | None:
         """The history file of ``device`` (None if it is not recorded)."""
@@ -152,7 +160,10 @@ class FleetHistory:
             raise ValueError(f"{device.name}: already recorded")
         os.makedirs(self.directory, exist_ok=True)
         types = device_types(device)
-        header = header_text(types) if types else ""
+        header = self._headers.get(types)
+        if header is None:
+            text = header_text({name: (kind, dims) for name, kind, dims in types}) if types else ""
+            header = self._headers[types] = comment_lines(text)
         history = HeaderLogger(self._unique(device.name), header, **self.options)
         self.loggers[device.name] = history
         history.comment(f"Started recording device {device.name} ({device.key}, {device.kind}):"
