@@ -88,6 +88,11 @@ def test_address_range_port_range_and_defaults() -> None:
         [[device]]
         kind = "controllogix"
         address = "::1"
+        count = 2
+        [[device]]
+        kind = "controllogix"
+        address = "localhost"
+        port = 44818
         """
     )
     assert spec.web == "127.0.0.1:8080"
@@ -99,6 +104,8 @@ def test_address_range_port_range_and_defaults() -> None:
         ("rtu-3", "127.0.3.1", 5020),
         ("rtu-4", "127.0.3.1", 5021),
         ("controllogix-5", "::1", 2222),
+        ("controllogix-6", "::2", 2222),
+        ("controllogix-7", "localhost", 44818),
     ]
     flex = spec.devices[0]
     assert flex.source == TagSource() and flex.delay == "0.1-0.5" and flex.disabled
@@ -230,6 +237,18 @@ BAD = [
         "device[1] #0 (name 'a', address '127.0.0.2:44818')",
         "the name is also device[0] #0 (name 'a'",
     ),
+    (
+        CL + DEVICE + "address = '0.0.0.0'",
+        "device[1] #0 (name 'controllogix-1', address '0.0.0.0:44818')",
+        "0.0.0.0:44818 is also device[0] #0 (name 'controllogix-0', address '127.0.0.1:44818')",
+    ),
+    (
+        DEVICE + "address = '::'\n" + CL,
+        "device[1] #0 (name 'controllogix-1', address '127.0.0.1:44818')",
+        "127.0.0.1:44818 is also device[0] #0 (name 'controllogix-0', address '[::]:44818')",
+    ),
+    (MB + "registers = ['1=0']\nerrors = { A = 8 }", D0, "errors (tag -> CIP status) is not"),
+    (DEVICE + "address = '255.255.255.254'\ncount = 3", "device[0]", "runs past the last IPv4"),
     (CL + "tagset = 'nope'", D0, "unknown tagset 'nope'"),
     (MB + "registers = ['1=0']\ntags = ['A=INT']", D0, "tags is not for kind 'modbus'"),
     (MB + "registers = ['1=0']\ntag_db = 't.json'", D0, "tag_db is not for kind 'modbus'"),

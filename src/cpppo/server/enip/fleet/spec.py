@@ -42,7 +42,9 @@ one line naming the file and the entry (``fleet.toml: device[3] (name 'plc-{n:03
     units = [1, 2]                             # optional unit ids 1..247 (none: every unit id)
 
 Paths (``l5x``, ``tag_db``) are relative to the fleet file's folder. Names are made of letters,
-digits and ``. _ - ~`` (they appear in web API paths) and are unique; so is every (host, port).
+digits and ``. _ - ~`` (they appear in web API paths) and are unique; so is every (host, port),
+a wildcard host (``0.0.0.0``, ``::``) taking its port on every address. ``errors`` is not for
+modbus devices.
 Integer expressions allow integer literals, n, i, ``+ - * // % **`` and parentheses
 (:mod:`.expr`). The identity keys are those of cpppo.cfg's [Identity]: vendor number, device
 type, product code number, status word, serial number, state, configuration consistency value,
@@ -97,6 +99,7 @@ _DEVICE_KEYS = frozenset(
     }
 )
 _NAME = re.compile(r"[A-Za-z0-9._~-]+\Z")
+_WILDCARDS = frozenset({"0.0.0.0", "::"})  # every address: in use with any other on the port
 _EMPTY: Mapping[str, Any] = MappingProxyType({})
 
 
@@ -255,6 +258,8 @@ class _Parser:
         devices: list[DeviceSpec] = []
         names: dict[str, tuple[int, int, DeviceSpec]] = {}
         endpoints: dict[tuple[str, int], tuple[int, int, DeviceSpec]] = {}
+        on_port: dict[int, tuple[int, int, DeviceSpec]] = {}  # the first device on each port
+        wildcard: dict[int, tuple[int, int, DeviceSpec]] = {}  # a 0.0.0.0 / :: device's port
         for number, entry in enumerate(entries):
             try:
                 expander = _Entry(self, entry, default_port)
@@ -267,12 +272,17 @@ class _Parser:
                 if other is not None:
                     raise self.fail(_where(*here), _Bad(f"the name is also {_where(*other)}'s"))
                 key = (device.host.lower(), device.port)
-                other = endpoints.get(key)
+                other = endpoints.get(key) or wildcard.get(device.port)
+                if other is None and device.host in _WILDCARDS:
+                    other = on_port.get(device.port)
                 if other is not None:
                     raise self.fail(
                         _where(*here), _Bad(f"{device.endpoint} is also {_where(*other)}")
                     )
                 names[device.name] = endpoints[key] = here
+                on_port.setdefault(device.port, here)
+                if device.host in _WILDCARDS:
+                    wildcard[device.port] = here
                 devices.append(device)
         if not devices:
             raise FleetError(f"{self.path}: defines no devices (add [[device]] tables)")
@@ -374,6 +384,8 @@ class _Entry:
         self.disabled = entry.get("disabled", False)
         if type(self.disabled) is not bool:
             raise _Bad(f"disabled {self.disabled!r} must be true or false")
+        if kind == "modbus" and "errors" in entry:
+            raise _Bad("errors (tag -> CIP status) is not for kind 'modbus'")
         self.errors = self.error_table(entry.get("errors", {}))
 
     @staticmethod
