@@ -167,7 +167,7 @@ class FleetHistory:
         history = HeaderLogger(self._unique(device.name), header, **self.options)
         self.loggers[device.name] = history
         history.comment(f"Started recording device {device.name} ({device.key}, {device.kind}):"
-                        f" {len(types)} tags")  # fmt: skip
+                        f" {len(types)} tag{'' if len(types) == 1 else 's'}")  # fmt: skip
         previous = controller.on_access
         write = history.write
 
