@@ -140,6 +140,8 @@ def test_shared_tag_sources(tmp_path: Path) -> None:
             """
             [tagsets.line]
             tags = ["SCADA=DINT[1000]", "TEXT=SSTRING[100]"]
+            [tagsets.plain]
+            tags = ["COUNT"]  # no type: INT, as the CLI takes it
             [tagsets.project]
             l5x = "project.L5X"
 

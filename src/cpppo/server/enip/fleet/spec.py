@@ -337,7 +337,7 @@ class _Parser:
         if source not in self.sources:
             for tag in source.tags:
                 try:
-                    parse_tag_definition(tag)
+                    parse_tag_definition(tag, default_type="INT")  # as the CLI takes them
                 except ValueError as exc:
                     raise _Bad(str(exc)) from None
             self.sources[source] = source
