@@ -52,6 +52,7 @@ __all__ = [
     "EXECUTOR",
     "FILES",
     "HOSTS",
+    "SECURITY_HEADERS",
     "TOKEN",
     "TOKEN_ENV",
     "RateHistory",
@@ -146,6 +147,7 @@ _HOSTS = web.AppKey("hosts", HostPolicy)
 #: What another app reusing these handlers must hold (fleet/web.py): the token ("" for none),
 #: the thread pool for API calls, the dashboard's files and the Host policy (``host_guard``).
 TOKEN, EXECUTOR, FILES, HOSTS = _TOKEN, _EXECUTOR, _FILES, _HOSTS
+SECURITY_HEADERS = _SECURITY_HEADERS
 _TRENDS = web.AppKey("trends", TagTrends)
 
 
