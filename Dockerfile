@@ -14,9 +14,9 @@ ARG PYTHON_IMAGE=python:3.12-slim-bookworm
 
 # --- builder: a wheel of this checkout, installed with the `all` extras into a venv ---------------
 FROM ${PYTHON_IMAGE} AS builder
+# (pip compiles the installed modules to bytecode here: the final stage only reads it.)
 ENV PIP_NO_CACHE_DIR=1 \
-    PIP_DISABLE_PIP_VERSION_CHECK=1 \
-    PYTHONDONTWRITEBYTECODE=1
+    PIP_DISABLE_PIP_VERSION_CHECK=1
 WORKDIR /src
 COPY pyproject.toml README.md ./
 COPY src ./src
@@ -44,6 +44,8 @@ ENV PATH=/opt/cpppo/bin:$PATH \
     CPPPO_ENIP_PORT=44818 \
     CPPPO_WEB_PORT=8080 \
     CPPPO_SERVICE_NAME=cpppo
+# The user cpppo, and /var/lib/cpppo/history, where a history volume mounts (a new named
+# volume takes this folder's owner).
 RUN groupadd --system --gid 10001 cpppo \
  && useradd --system --uid 10001 --gid cpppo --home-dir /var/lib/cpppo --shell /usr/sbin/nologin cpppo \
  && mkdir -p /var/lib/cpppo/history \
@@ -53,7 +55,6 @@ COPY --chmod=0755 deploy/entrypoint.sh /usr/local/bin/cpppo-entrypoint
 # Numeric, so that Kubernetes can verify runAsNonRoot (the name is cpppo:cpppo).
 USER 10001:10001
 WORKDIR /var/lib/cpppo
-VOLUME ["/var/lib/cpppo/history"]
 EXPOSE 44818/tcp 44818/udp 8080/tcp
 # Our own client asks the simulator for its identity on loopback; it exits non-zero when no reply
 # comes within 2 s (or the connection is refused). sh expands the port.
