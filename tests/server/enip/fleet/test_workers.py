@@ -1,0 +1,227 @@
+"""``enip_fleet --workers 2``: a 40-device fleet sharded over two worker processes, its one web
+API in the parent, and a clean stop that leaves no worker behind.
+
+Devices listen on 127.0.81.x, all on one free port; the parent's web API on 127.0.0.1:0.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from cpppo.server.enip import client
+
+pytest.importorskip("aiohttp")
+pytestmark = pytest.mark.timeout(120)
+
+DEVICES = 40
+TOKEN = "workers-secret"
+
+
+def free_port() -> int:
+    """A port free for TCP and UDP on every address (so on each 127.x device address)."""
+    for _ in range(50):
+        with socket.socket() as tcp, socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
+            tcp.bind(("0.0.0.0", 0))
+            port = int(tcp.getsockname()[1])
+            try:
+                udp.bind(("0.0.0.0", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free port")
+
+
+def children(pid: int) -> set[int]:
+    """Every living descendant of ``pid`` (from /proc)."""
+    parents: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        fields = stat.rsplit(")", 1)[1].split()
+        if fields[0] != "Z":
+            parents[int(entry.name)] = int(fields[1])
+    found: set[int] = set()
+    frontier = {pid}
+    while frontier:
+        frontier = {child for child, parent in parents.items() if parent in frontier} - found
+        found |= frontier
+    return found
+
+
+def alive(pid: int) -> bool:
+    """Whether process ``pid`` exists and is not a zombie."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def _lines(process: subprocess.Popen[str], count: int, timeout: float) -> list[str]:
+    """The first ``count`` lines of the process's stdout (fewer at EOF or timeout)."""
+    got: list[str] = []
+
+    def read() -> None:
+        assert process.stdout is not None
+        while len(got) < count:
+            line = process.stdout.readline()
+            if not line:
+                return
+            got.append(line.strip())
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    reader.join(timeout)
+    return got
+
+
+def _get(url: str, token: str | None = None) -> tuple[int, Any]:
+    request = urllib.request.Request(url, headers={"Accept": "application/json"})
+    if token:
+        request.add_header("Authorization", f"Bearer {token}")
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read())
+
+
+def _reply(conn: Any) -> Any:
+    for _ in range(50):
+        if conn.readable(timeout=1.0):
+            reply = next(conn)
+            if reply is not None:
+                return reply
+    raise AssertionError("no reply")
+
+
+@pytest.fixture
+def sharded(tmp_path: Path) -> Any:
+    port = free_port()
+    fleet = tmp_path / "fleet.toml"
+    fleet.write_text(
+        textwrap.dedent(
+            f"""
+            [[device]]
+            kind = "controllogix"
+            name = "plc-{{n:02d}}"
+            address = "127.0.81.1"
+            count = {DEVICES}
+            port = {port}
+            tags = ["SCADA=DINT[10]", "T=REAL"]
+            serial = "0x3000 + n"
+            """
+        )
+    )
+    command = [sys.executable, "-m", "cpppo.server.enip.fleet", str(fleet), "--workers", "2"]
+    command += ["-w", "127.0.0.1:0", "--web-token", TOKEN]
+    env = {key: value for key, value in os.environ.items() if key != "CPPPO_WEB_TOKEN"}
+    process = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
+    )
+    try:
+        lines = _lines(process, 2, 60)
+        assert len(lines) == 2, (lines, process.poll())
+        assert lines[0] == f"enip_fleet: {DEVICES} of {DEVICES} devices serving"
+        assert lines[1].startswith("http://")
+        yield process, port, lines[1]
+    finally:
+        workers = children(process.pid)
+        if process.poll() is None:
+            process.kill()
+            process.wait(10)
+        for pid in workers:  # never leave a worker behind, even when the test failed
+            if alive(pid):
+                os.kill(pid, signal.SIGKILL)
+
+
+def test_sharded_fleet_serves_and_stops_cleanly(sharded: Any) -> None:
+    process, port, url = sharded
+    workers = children(process.pid)
+    assert len(workers) == 2
+    for n in range(DEVICES):
+        host = f"127.0.81.{n + 1}"
+        with client.connector(host, port, timeout=5) as conn:
+            results = list(conn.synchronous(client.parse_operations(["SCADA[1]"])))
+            assert results[0][5] == [0], host
+            conn.list_identity()
+            identity = _reply(conn).enip.CIP.list_identity.CPF.item[0].identity_object
+            assert identity.serial_number == 0x3000 + n, host
+            assert identity.sin_addr == host
+    status, summary = _get(url + "api/devices")
+    assert status == 200 and summary["devices"] == DEVICES
+    assert summary["states"] == {"serving": DEVICES}
+    assert [entry["name"] for entry in summary["list"]] == [f"plc-{n:02d}" for n in range(DEVICES)]
+    assert {entry["serial"] for entry in summary["list"]} == {0x3000 + n for n in range(DEVICES)}
+    assert {worker["state"] for worker in summary["workers"]} == {"serving"}
+    # Drill into one device through the parent: the token is the parent's.
+    change = url + "api/devices/127.0.81.8/tags/SCADA/attribute[2]=4321"
+    status, body = _get(change)
+    assert status == 403
+    status, body = _get(change, TOKEN)
+    assert status == 200 and body["command"]["success"], body
+    with client.connector("127.0.81.8", port, timeout=5) as conn:
+        results = list(conn.synchronous(client.parse_operations(["SCADA[2]"])))
+    assert results[0][5] == [4321]
+    with client.connector("127.0.81.9", port, timeout=5) as conn:
+        results = list(conn.synchronous(client.parse_operations(["SCADA[2]"])))
+    assert results[0][5] == [0]
+    status, state = _get(url + "devices/plc-07/state")
+    assert status == 200 and state["tags"][0]["values"][2] == 4321 and state["token_required"]
+    status, body = _get(url + "api/devices/127.0.99.1/tags")
+    assert status == 404 and "no device" in body["command"]["message"]
+    # SIGTERM: exit 0, and no worker left.
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(20) == 0
+    end = time.monotonic() + 5
+    while time.monotonic() < end and any(alive(pid) for pid in workers):
+        time.sleep(0.05)
+    assert not [pid for pid in workers if alive(pid)]
+
+
+def test_a_dead_worker_is_reported_and_the_others_serve(sharded: Any) -> None:
+    process, port, url = sharded
+    workers = sorted(children(process.pid))
+    assert len(workers) == 2
+    _, summary = _get(url + "api/devices")
+    victim = next(w for w in summary["workers"] if w["shard"] == 1)["pid"]
+    os.kill(victim, signal.SIGKILL)
+    end = time.monotonic() + 10
+    states: dict[str, int] = {}
+    while time.monotonic() < end:
+        _, summary = _get(url + "api/devices")
+        states = summary["states"]
+        if states.get("failed"):
+            break
+        time.sleep(0.1)
+    assert states == {"serving": DEVICES // 2, "failed": DEVICES // 2}
+    failed = [entry for entry in summary["list"] if entry["state"] == "failed"]
+    assert {entry["name"] for entry in failed} == {f"plc-{n:02d}" for n in range(1, DEVICES, 2)}
+    assert "exited" in failed[0]["error"]
+    status, body = _get(url + "api/devices/plc-01/tags")
+    assert status == 503 and "exited" in body["command"]["message"]
+    with client.connector("127.0.81.1", port, timeout=5) as conn:  # shard 0: device 0
+        results = list(conn.synchronous(client.parse_operations(["T"])))
+    assert results[0][5] == [0.0]
+    status, _ = _get(url + "api/server/control/done/true", TOKEN)
+    assert status == 200
+    assert process.wait(20) == 0
+    assert not [pid for pid in workers if alive(pid)]
