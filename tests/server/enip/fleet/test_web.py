@@ -264,3 +264,22 @@ async def test_fleet_done_stops_every_device(aiohttp_client: Any) -> None:
         assert {device.state for device in served.fleet.devices} == {"stopped"}
     finally:
         await served.fleet.stop()
+
+
+async def test_dashboards(served: Fleet) -> None:
+    page = await served.http.get("/")
+    text = await page.text()
+    assert page.status == 200 and '<script src="/static/fleet.js"' in text
+    assert "http" not in text.split("<body>")[0]  # nothing from elsewhere
+    for name, kind in (("fleet.js", "text/javascript"), ("fleet.css", "text/css")):
+        response = await served.http.get(f"/static/{name}")
+        assert response.status == 200 and response.content_type == kind
+    script = await (await served.http.get("/static/fleet.js")).text()
+    assert 'fetch("api/devices?' in script and "http" not in script
+    # The device dashboard's script asks for state and api/ relative to its page.
+    script = await (await served.http.get("/static/dashboard.js")).text()
+    assert 'let url = "state";' in script and 'const url = "api/" +' in script
+    response = await served.http.get("/devices/plc-1", allow_redirects=False)
+    assert response.status == 302 and response.headers["Location"] == "/devices/plc-1/"
+    response = await served.http.get("/static/nothing.js")
+    assert response.status == 404

@@ -186,6 +186,9 @@ def test_sharded_fleet_serves_and_stops_cleanly(sharded: Any) -> None:
     assert results[0][5] == [0]
     status, state = _get(url + "devices/plc-07/state")
     assert status == 200 and state["tags"][0]["values"][2] == 4321 and state["token_required"]
+    page = urllib.request.Request(url + "devices/plc-07/", headers={"Accept": "text/html"})
+    with urllib.request.urlopen(page, timeout=10) as response:
+        assert b'src="/static/dashboard.js"' in response.read()
     status, body = _get(url + "api/devices/127.0.99.1/tags")
     assert status == 404 and "no device" in body["command"]["message"]
     # SIGTERM: exit 0, and no worker left.
@@ -224,4 +227,16 @@ def test_a_dead_worker_is_reported_and_the_others_serve(sharded: Any) -> None:
     status, _ = _get(url + "api/server/control/done/true", TOKEN)
     assert status == 200
     assert process.wait(20) == 0
+    assert not [pid for pid in workers if alive(pid)]
+
+
+def test_workers_stop_when_the_parent_is_killed(sharded: Any) -> None:
+    process, _port, _url = sharded
+    workers = children(process.pid)
+    assert len(workers) == 2
+    process.kill()
+    process.wait(10)
+    end = time.monotonic() + 10
+    while time.monotonic() < end and any(alive(pid) for pid in workers):
+        time.sleep(0.05)
     assert not [pid for pid in workers if alive(pid)]
