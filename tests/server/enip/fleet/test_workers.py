@@ -240,3 +240,39 @@ def test_workers_stop_when_the_parent_is_killed(sharded: Any) -> None:
     while time.monotonic() < end and any(alive(pid) for pid in workers):
         time.sleep(0.05)
     assert not [pid for pid in workers if alive(pid)]
+
+
+def test_a_worker_that_cannot_serve_leaves_the_others(tmp_path: Path) -> None:
+    port = free_port()
+    fleet = tmp_path / "fleet.toml"
+    fleet.write_text(
+        f'[[device]]\nkind = "controllogix"\naddress = "127.0.82.1"\ncount = 2\nport = {port}\n'
+    )
+    with socket.socket() as taken:  # the second device's port (worker 1's only device) is taken
+        taken.bind(("127.0.82.2", port))
+        taken.listen()
+        command = [sys.executable, "-m", "cpppo.server.enip.fleet", str(fleet), "--workers", "2"]
+        process = subprocess.Popen(
+            [*command, "-w", "127.0.0.1:0"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            lines = _lines(process, 2, 60)
+            assert lines[:1] == ["enip_fleet: 1 of 2 devices serving"], lines
+            status, summary = _get(lines[1] + "api/devices")
+            assert status == 200 and summary["states"] == {"serving": 1, "failed": 1}
+            failed = next(entry for entry in summary["list"] if entry["state"] == "failed")
+            assert failed["address"] == "127.0.82.2" and "worker 1" in failed["error"]
+            with client.connector("127.0.82.1", port, timeout=5) as conn:
+                results = list(conn.synchronous(client.parse_operations(["SCADA[0]"])))
+            assert results[0][5] == [0]
+            workers = children(process.pid)
+            process.send_signal(signal.SIGINT)
+            assert process.wait(20) == 0
+            assert not [pid for pid in workers if alive(pid)]
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait(10)

@@ -350,6 +350,7 @@ class _Sharded:
             for worker, ok in zip(self.workers, ready):
                 if not ok:
                     log.error("%s", worker.error)
+                    worker.signal(signal.SIGTERM)  # one that timed out; stopping waits for it
             if not any(ready):
                 print(f"{PROG}: no device could be served", file=sys.stderr)
                 return 1
@@ -390,7 +391,7 @@ class _Sharded:
         """Log a worker that exits while the fleet serves; its devices become ``failed``."""
         assert worker.exited is not None and self.changed is not None
         status = await worker.exited
-        if not self.stopping:
+        if not self.stopping and worker.state == "serving":
             worker.fail(f"exited with status {status}")
             log.error("%s; its %d devices are failed", worker.error, len(worker.devices))
             self.changed.set()
