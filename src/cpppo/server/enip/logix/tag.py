@@ -54,7 +54,7 @@ class TagShape:
 
     __slots__ = (
         "address", "bools", "constant", "data_type", "description", "dims", "external_access",
-        "name", "packed_bools", "program", "storage_count", "storage_type",
+        "name", "packed_bools", "program", "qualified_name", "storage_count", "storage_type",
     )  # fmt: skip
 
     def __init__(
@@ -81,6 +81,8 @@ class TagShape:
         access_code(external_access)
         self.name = name
         self.program = program
+        #: ``Program:<program>.<name>`` for a program tag, else the name.
+        self.qualified_name = qualified_name(name, program)
         self.data_type = data_type
         self.dims: tuple[int, ...] = dims
         self.external_access = external_access
@@ -258,7 +260,7 @@ class Tag:
     @property
     def qualified_name(self) -> str:
         """``Program:<program>.<name>`` for a program tag, else the name."""
-        return qualified_name(self.name, self.program)
+        return self.shape.qualified_name
 
     @property
     def size(self) -> int:

@@ -54,6 +54,12 @@ class Attribute:
     the tag's own).
     """
 
+    # Slots: a controller makes one per tag used (a subclass without __slots__ gets a __dict__).
+    __slots__ = (
+        "_data", "_lock", "_tag", "_values", "dims", "elements", "error", "mask", "name",
+        "parser", "size",
+    )  # fmt: skip
+
     #: None: blocking when a subclass overrides __getitem__/__setitem__; True/False to force.
     blocking: ClassVar[bool | None] = None
     #: True when this class (or a base below Attribute) overrides item access.

@@ -29,8 +29,11 @@ item access (docs/enip-server.md). Such a request is not started on the event lo
 Every tag is presented through an :class:`Attribute` (``tag.attribute``) bound to its memory;
 the ``attribute_class`` given is used for every tag whose values are one per element of memory
 (atomic types, strings, the original cpppo's byte-per-BOOL arrays); structures and Logix BOOL
-arrays get the built-in class. Tags of a class that overrides item access are read and written
-only through its ``__getitem__``/``__setitem__``, off the event loop.
+arrays get the built-in class. A built-in Attribute is made when the tag's ``attribute`` is
+first read (a controller on a large tag database pays only for the tags used); a user class's
+is made when the tag is added, so those that may block are counted at once. Tags of a class
+that overrides item access are read and written only through its ``__getitem__`` /
+``__setitem__``, off the event loop.
 
 Errors are the statuses a controller answers with (every one a
 :class:`~cpppo.server.enip.codec.status.CipStatusError`): unknown tag or member
@@ -264,6 +267,9 @@ class Controller:
         self._addressed: dict[tuple[int, int, int], Tag] = {}
         self._router_tags: tuple[int, list[Tag]] = (-1, [])
         self._next_class: type[Attribute] | None = None
+        #: (id(storage type), BOOLs?) -> (it, the codec its tags' built-in Attributes share).
+        self._codecs: dict[tuple[int, bool], tuple[DataType, Any]] = {}
+        self._factory = self._present  # (one bound method, given to every tag)
         self.tags.on_add = self._attach
         for tag in self.tags:
             self._attach(tag)
@@ -313,7 +319,7 @@ class Controller:
             return
         cls = self._next_class or self.attribute_class
         if cls is Attribute or self._builtin(tag):
-            tag.present(self._present)
+            tag.present(self._factory)
             return
         attribute = self._present(tag, cls)
         tag.attribute = attribute
@@ -329,14 +335,19 @@ class Controller:
             isinstance(storage, Structure) and storage.string_capacity is None
         )
 
-    @staticmethod
-    def _present(tag: Tag, cls: type[Attribute] = Attribute) -> Attribute:
+    def _present(self, tag: Tag, cls: type[Attribute] = Attribute) -> Attribute:
         """An Attribute of class ``cls`` (the built-in one for tags only it presents) bound to
         ``tag``'s memory."""
         storage = tag.storage_type
-        parser: Any = BOOL if tag.bools is not None else codec_for(storage)
-        if cls is Attribute or Controller._builtin(tag):
-            return Attribute(tag.qualified_name, parser, tag=tag)
+        if cls is Attribute or self._builtin(tag):
+            # Codecs hold no state: the built-in Attributes of one storage type share one.
+            key = (id(storage), tag.bools is not None)
+            found = self._codecs.get(key)
+            if found is None:
+                codec = BOOL if tag.bools is not None else codec_for(storage)
+                found = self._codecs[key] = (storage, codec() if isinstance(codec, type) else codec)
+            return Attribute(tag.qualified_name, found[1], tag=tag)
+        parser: Any = codec_for(storage)
         # A user class: constructed as docs/enip-server.md shows, then given the tag's memory.
         default: Any = "" if storage.variable or isinstance(storage, Structure) else 0
         attribute = cls(tag.qualified_name, parser, default, dims=tag.dims)
