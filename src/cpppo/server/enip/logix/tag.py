@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..codec.status import Status
 from .atomic import ATOMIC_TYPES, access_code
@@ -97,7 +97,7 @@ class TagShape:
         )
 
 
-_PRESENTER_LOCK = threading.Lock()
+_PRESENTER_LOCK = threading.RLock()
 
 
 class Tag:
@@ -162,20 +162,22 @@ class Tag:
 
     # -- the presenter (a simulator's Attribute), made when first asked for -------------------
 
-    def __getattr__(self, name: str) -> Any:
-        # Only reached while the ``attribute`` slot is unset (any other name: no such attribute).
-        if name != "attribute":
-            raise AttributeError(f"'Tag' object has no attribute {name!r}")
-        with _PRESENTER_LOCK:
-            try:
-                return _ATTRIBUTE.__get__(self, Tag)
-            except AttributeError:
-                pass
-            factory = self._presenter
-            attribute = None if factory is None else factory(self)
-            if attribute is not None:
-                self.attribute = attribute
-            return attribute
+    if not TYPE_CHECKING:  # (to mypy, __getattr__ would make every attribute name valid)
+
+        def __getattr__(self, name: str) -> Any:
+            # Reached only while the ``attribute`` slot is unset (or for a name Tag lacks).
+            if name != "attribute":
+                raise AttributeError(f"'Tag' object has no attribute {name!r}")
+            with _PRESENTER_LOCK:
+                try:
+                    return _ATTRIBUTE.__get__(self, Tag)
+                except AttributeError:
+                    pass
+                factory = self._presenter
+                attribute = None if factory is None else factory(self)
+                if attribute is not None:
+                    self.attribute = attribute
+                return attribute
 
     @property
     def presented(self) -> bool:
