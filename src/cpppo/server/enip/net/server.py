@@ -108,6 +108,10 @@ class EnipServer:
     was accepted; ``idle_timeout`` (seconds; None: the controller's TCP/IP attribute 13, read
     as it changes; 0: never) closes a connection that has sent nothing for that long;
     ``max_pending`` bounds the bytes of requests a connection may have waiting.
+
+    Servers sharing one loop (a fleet) may share ``executor`` (the thread pool; the server then
+    leaves shutting it down to its owner) and ``read_view`` (the socket read buffer);
+    ``announce`` False logs the start at INFO rather than NORMAL.
     """
 
     def __init__(
@@ -125,6 +129,9 @@ class EnipServer:
         idle_timeout: float | None = None,
         registration_grace: float = REGISTRATION_GRACE,
         max_pending: int = PENDING_BYTES,
+        executor: concurrent.futures.ThreadPoolExecutor | None = None,
+        read_view: memoryview | None = None,
+        announce: bool = True,
     ) -> None:
         if not (tcp or udp):
             raise ValueError("at least one of TCP and UDP must be enabled")
@@ -146,9 +153,11 @@ class EnipServer:
         #: The TCP connections being served (bounded by ``max_clients``).
         self.clients: ClientTable[TcpConnection] = ClientTable(max_clients)
         #: The read buffer of every connection (a read is copied out of it at once).
-        self.read_view = memoryview(bytearray(READ_SIZE))
+        self.read_view = memoryview(bytearray(READ_SIZE)) if read_view is None else read_view
         self.loop: asyncio.AbstractEventLoop = None  # type: ignore[assignment]
-        self.executor: concurrent.futures.ThreadPoolExecutor | None = None
+        self.executor: concurrent.futures.ThreadPoolExecutor | None = executor
+        self._own_executor = executor is None
+        self.announce = announce
         self._tcp_server: asyncio.AbstractServer | None = None
         self._udp_transport: asyncio.DatagramTransport | None = None
         self._done: asyncio.Event | None = None
@@ -254,9 +263,10 @@ class EnipServer:
                 self.clients.max_connections,
                 self.max_clients,
             )
-        self.executor = concurrent.futures.ThreadPoolExecutor(
-            max_workers=self.workers, thread_name_prefix="enip-attr"
-        )
+        if self._own_executor:
+            self.executor = concurrent.futures.ThreadPoolExecutor(
+                max_workers=self.workers, thread_name_prefix="enip-attr"
+            )
         if not self.control.disable:
             await self._bind()
         loop = self.loop
@@ -271,7 +281,7 @@ class EnipServer:
             self._done.set()
         self.control.mark_started(self.address)
         log.log(
-            25,
+            25 if self.announce else logging.INFO,
             "EtherNet/IP Simulator serving %s:%d (%s) on %s",
             self.host,
             self.port,
@@ -386,7 +396,7 @@ class EnipServer:
         await asyncio.sleep(0)
         if busy and self.control.timeout > 0:
             await asyncio.wait(busy, timeout=self.control.timeout)
-        if self.executor is not None:
+        if self.executor is not None and self._own_executor:
             self.executor.shutdown(wait=False, cancel_futures=True)
             self.executor = None
         self.control.mark_stopped()

@@ -1,0 +1,8 @@
+"""``python -m cpppo.server.enip.fleet FLEET.toml``: see :mod:`.cli`."""
+
+import sys
+
+from .cli import main
+
+if __name__ == "__main__":
+    sys.exit(main())
