@@ -153,13 +153,14 @@ def main(argv: Sequence[str] | None = None, control: ServerControl | None = None
     except SystemExit as exc:
         return int(exc.code or 0)
     try:
+        if args.port is not None and not 0 <= args.port <= 0xFFFF:
+            raise ValueError(f"--port {args.port}: 0..65535")
+        spec = load_fleet(args.fleet, port=args.port)
+        args.web = args.web or spec.web  # the fleet file's [fleet] web, unless -w is given
         if args.web:
             parse_address(args.web, 80)
             if importlib.util.find_spec("aiohttp") is None:
                 raise ValueError("--web needs aiohttp: pip install 'cpppo[web]'")
-        if args.port is not None and not 0 <= args.port <= 0xFFFF:
-            raise ValueError(f"--port {args.port}: 0..65535")
-        spec = load_fleet(args.fleet, port=args.port)
         if args.member is not None:
             spec = select_member(spec, args.member, args.bind)
         if args.shard:
@@ -197,6 +198,8 @@ def _serve(spec: FleetSpec, args: Any, control: ServerControl) -> int:
     try:
         fleet.build()
     except (ValueError, OSError) as exc:
+        if history is not None:
+            history.close()
         print(f"{PROG}: error: {args.fleet}: {exc}", file=sys.stderr)
         return 2
 
