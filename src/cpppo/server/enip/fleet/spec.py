@@ -63,6 +63,7 @@ from types import MappingProxyType
 from typing import Any
 
 from ....remote.addresses import parse_spec
+from ..codec.encap import ENIP_PORT
 from ..logix import parse_tag_definition
 from ..main import DEMO_TAGS
 from ..net.control import parse_delay
@@ -86,7 +87,7 @@ __all__ = [
     "loads_fleet",
 ]
 
-DEFAULT_PORT = 44818
+DEFAULT_PORT = ENIP_PORT
 KINDS = ("controllogix", "powerflex", "modbus")
 
 _TOP_KEYS = frozenset({"fleet", "tagsets", "device"})
