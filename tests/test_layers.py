@@ -10,8 +10,8 @@ The layers under ``cpppo.server.enip``:
 
 - ``codec/`` imports nothing of cpppo but ``codec/``;
 - ``logix/`` and ``sim/`` (the simulated controller) never import ``net/``, ``client/``,
-  ``tools/``, ``examples/``, ``fleet/`` or the documented top (``main``, the package ``__init__`` and the
-  short re-exporting modules beside it); ``logix/`` never imports ``sim/``;
+  ``tools/``, ``examples/``, ``fleet/`` or the documented top (``main``, the package ``__init__``
+  and the short re-exporting modules beside it); ``logix/`` never imports ``sim/``;
 - ``importers/`` never import ``sim/``, ``net/``, ``client/`` (nor the programs above);
 - ``client/`` and the simulator (``sim/``, ``logix/``, ``net/``, ``importers/``) never import
   each other, and neither imports the programs above them (``tools/``, ``examples/``, top);
