@@ -205,3 +205,38 @@ def test_hook_chains_records_plain_values_and_is_removed_at_close(tmp_path):
         (["Level", [0, 0]], {"write": [1.5]}),
         (["Udt.Raw", [0, 0]], {"read": [[1, 2]]}),
     ]
+
+
+async def test_refused_accesses_are_recorded_as_comments(tmp_path):
+    """As historize records a failure: a comment naming the tag and the status; no record."""
+    directory = tmp_path / "history"
+    port = shared_free_port(HOSTS)
+    history = FleetHistory(directory)
+    fleet_holder: list[FleetServer] = []
+
+    def work() -> None:
+        device = fleet_holder[0].find(HOSTS[0])
+        assert device is not None and device.controller is not None
+        device.controller.tags["Level"].attribute.error = 0x08
+        assert operate(HOSTS[0], port, ["Level", "Counts[1]=(REAL)1.5", "Counts[1]"]) == [
+            None,
+            None,
+            [0],
+        ]
+
+    fleet = FleetServer(loads_fleet(fleet_text(port)), on_device=history.attach, udp=False)
+    fleet_holder.append(fleet)
+    assert not await fleet.start()
+    try:
+        await asyncio.to_thread(work)
+    finally:
+        await fleet.stop()
+        history.close()
+    path = directory / file_name("plc-0")
+    assert records(path) == [(["Counts", [1, 1]], {"read": [0]})]
+    with opener(path) as lines:
+        comments = [line for line in lines if "Exception" in line]
+    assert len(comments) == 2, comments
+    assert "Tag                Level Exception: status 0x08" in comments[0]
+    assert "PLC I/O Write Tag" in comments[1] and "Counts" in comments[1]
+    assert "status 0xFF" in comments[1]

@@ -10,9 +10,10 @@ FILE`` serves again. Every file (each rotated one too) begins with the type head
 Records come from the controller's access hook (``Controller.on_access``), not from a
 historizing Attribute: the hook runs inline with the tag service on the event loop, where a
 custom Attribute would send every access of the device to a worker thread. Each record is one
-``write()`` to the file. The hook sees the accesses that succeed; a refused one (beyond the tag,
-a type mismatch, a forced error) is answered to the client but not recorded. Modbus devices
-are not recorded: the Modbus simulator has no hook for its register I/O.
+``write()`` to the file. An access refused (beyond the tag, a type mismatch, a forced error)
+is recorded as historize records a failure: a comment naming the tag and the CIP status (from
+the tag services' failure hook). Modbus devices are not recorded: the Modbus simulator has no
+hook for its register I/O.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from typing import Any
 from cpppo.history import logger
 from cpppo.history.header import header_text
 
+from ..codec.status import status_text
 from ..logix.services import AccessHook
 from .devices import FleetDevice
 
@@ -184,7 +186,18 @@ class FleetHistory:
             if previous is not None:
                 previous(tag, index, values, kind)
 
+        def refused(loc: Any, kind: str, status: int) -> None:
+            name = getattr(loc, "qualified_name", None) or loc.name
+            try:
+                history.comment(
+                    f"PLC I/O {kind.title():<5} Tag {name:>20} Exception: status 0x{status:02X}"
+                    f" ({status_text(status)})"
+                )
+            except (OSError, ValueError) as exc:
+                log.debug("%s: not recorded: %s", history.path, exc)
+
         controller.on_access = hook
+        controller.services.on_failure = refused
         self._hooks.append((controller, hook, previous))
 
     def close(self) -> None:
@@ -192,6 +205,7 @@ class FleetHistory:
         for controller, hook, previous in reversed(self._hooks):
             if controller.on_access is hook:
                 controller.on_access = previous
+            controller.services.on_failure = None
         self._hooks.clear()
         for history in self.loggers.values():
             try:

@@ -15,9 +15,10 @@ Public API:
     TAG_SERVICES                     the service codes served here.
     TagServices()                    ``.serve(service, loc, data, max_reply) -> bytes``;
                                      ``.on_access`` (an AccessHook, called for every read and
-                                     write when set) and ``.write_guard`` (a WriteGuard, asked
-                                     before every write when set).
-    AccessHook, WriteGuard           the hooks' signatures.
+                                     write when set), ``.on_failure`` (a FailureHook, called
+                                     for every one refused when set) and ``.write_guard`` (a
+                                     WriteGuard, asked before every write when set).
+    AccessHook, FailureHook, WriteGuard   the hooks' signatures.
     ReadPlan, plan_read(loc, data)   a Read Tag answered again without decoding it: the reply
                                      head and the memory slice (None when a read cannot be
                                      planned); ``plan.reply()``.
@@ -48,6 +49,7 @@ from .location import Location
 __all__ = [
     "TAG_SERVICES",
     "AccessHook",
+    "FailureHook",
     "ReadPlan",
     "TagServices",
     "WriteGuard",
@@ -59,6 +61,9 @@ log = logging.getLogger("enip.lgx")
 #: ``hook(tag, first_element, values, kind)`` with kind "read" or "write" (for ``--print``);
 #: for a part of an element (a member, a bit) ``tag`` is its Location (``.name`` is the path).
 AccessHook = Callable[[Any, int, list, str], None]
+#: ``hook(location, kind, status)``: a tag read or write (kind "read" or "write") was answered
+#: with the CIP general ``status`` (an error: not success nor a partial transfer).
+FailureHook = Callable[[Location, str, int], None]
 #: ``guard(location, count) -> status``: a nonzero status refuses a write with that status.
 WriteGuard = Callable[[Location, int], int]
 
@@ -137,17 +142,33 @@ def _fit_variable(
     return encoded[offset:cut], False
 
 
+_READS = frozenset({Service.READ_TAG, Service.READ_TAG_FRAGMENTED})
+_ANSWERED = frozenset({Status.SUCCESS, Status.PARTIAL_TRANSFER})
+
+
 class TagServices:
     """The tag services of one controller, with its access hook and write guard."""
 
     def __init__(self) -> None:
         #: Called for every tag read/write when set (``--print``).
         self.on_access: AccessHook | None = None
+        #: Called for every tag read/write refused, when set (history records them).
+        self.on_failure: FailureHook | None = None
         #: Asked before each tag write when set; a nonzero status is answered instead.
         self.write_guard: WriteGuard | None = None
 
     def serve(self, service: int, loc: Location, data: memoryview, max_reply: int) -> bytes:
         """Serve tag ``service`` on ``loc``; the encoded reply fits ``max_reply`` bytes."""
+        reply = self._serve(service, loc, data, max_reply)
+        if self.on_failure is not None and reply[2] not in _ANSWERED:
+            kind = "read" if service in _READS else "write"
+            try:
+                self.on_failure(loc, kind, reply[2])
+            except Exception as exc:  # recording must never fail a request
+                log.debug("failure hook failed: %s", exc)
+        return reply
+
+    def _serve(self, service: int, loc: Location, data: memoryview, max_reply: int) -> bytes:
         try:
             if service == Service.READ_TAG:
                 return self._read(service, loc, data, max_reply, False)
