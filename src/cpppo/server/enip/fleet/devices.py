@@ -23,6 +23,7 @@ from ..main import DEMO_TAGS, build_controller, config_values
 from ..net.control import Delay, ServerControl, parse_delay
 from ..sim.config import load_config
 from ..sim.controller import Controller
+from ..sim.device import IDENTITY_DEFAULTS
 from .spec import DeviceSpec, TagSource
 
 __all__ = ["ENIP_KINDS", "DeviceFactory", "FleetDevice", "device_key"]
@@ -174,6 +175,10 @@ class DeviceFactory:
                 self._powerflex = _powerflex_settings()
             identity, tcpip = (dict(part) for part in self._powerflex)
         identity.update(spec.identity)
+        # Devices without a serial of their own still tell each other apart: the default + i.
+        identity.setdefault(
+            "serial number", (IDENTITY_DEFAULTS["serial number"] + spec.index) & 0xFFFFFFFF
+        )
         specs, db = self._source(spec.source, spec.kind)
         if db is not None and "product revision" not in identity:
             identity["product revision"] = revision_word(db.revision, DEFAULT_MINOR)
