@@ -8,131 +8,15 @@ without it skips with the reason.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import json
-import os
-import pathlib
-import shutil
-import signal
-import subprocess
 import time
 from typing import Any
 
-import aiohttp
 import pytest
 
 from cpppo.server.enip import client
+from helpers import chromium, chromium_path
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(60)]
-
-CHROMIUM_FLAGS = (
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-extensions",
-    "--disable-default-apps",
-    "--no-default-browser-check",
-    # Resolve no host name at all: the page is on 127.0.0.1, nothing else may be reached.
-    "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
-    "--remote-debugging-address=127.0.0.1",
-    "--remote-debugging-port=0",
-)
-
-
-def chromium_path() -> str:
-    """The Chromium executable; fails in CI, skips elsewhere, when it is not installed."""
-    for name in ("chromium", "chromium-browser"):
-        path = shutil.which(name)
-        if path:
-            return path
-    message = "Chromium is not installed (Debian/Ubuntu: apt-get install chromium)"
-    if os.environ.get("CI") == "true":
-        pytest.fail(f"CI needs the browser test: {message}")
-    pytest.skip(message)
-
-
-class Cdp:
-    """Minimal Chrome DevTools Protocol session over one page's websocket."""
-
-    def __init__(self, ws: aiohttp.ClientWebSocketResponse) -> None:
-        self.ws = ws
-        self.next_id = 0
-        self.exceptions: list[str] = []
-
-    async def call(self, method: str, **params: Any) -> dict:
-        self.next_id += 1
-        ident = self.next_id
-        await self.ws.send_json({"id": ident, "method": method, "params": params})
-        while True:
-            message = await asyncio.wait_for(self.ws.receive_json(), 10)
-            if message.get("method") == "Runtime.exceptionThrown":
-                details = message["params"]["exceptionDetails"]
-                self.exceptions.append(json.dumps(details)[:500])
-            if message.get("id") == ident:
-                if "error" in message:
-                    raise RuntimeError(f"{method}: {message['error']}")
-                return message["result"]
-
-    async def evaluate(self, expression: str) -> Any:
-        result = await self.call("Runtime.evaluate", expression=expression, returnByValue=True)
-        if "exceptionDetails" in result:
-            raise RuntimeError(f"{expression}: {result['exceptionDetails']}")
-        return result["result"].get("value")
-
-    async def wait_for(self, expression: str, timeout: float) -> Any:
-        """Evaluate until truthy; the value, or AssertionError after ``timeout``."""
-        deadline = time.monotonic() + timeout
-        while True:
-            value = await self.evaluate(expression)
-            if value:
-                return value
-            assert time.monotonic() < deadline, f"not within {timeout} s: {expression}"
-            await asyncio.sleep(0.05)
-
-
-@contextlib.asynccontextmanager
-async def chromium(path: str, url: str, profile: str):
-    """Headless Chromium showing ``url``; yields a Cdp session on its page; always stops it."""
-    process = subprocess.Popen(
-        [path, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", url],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    try:
-        active = pathlib.Path(profile, "DevToolsActivePort")
-        deadline = time.monotonic() + 30
-        while not (active.exists() and active.read_text().count("\n") >= 1):
-            assert process.poll() is None, f"chromium exited with status {process.returncode}"
-            assert time.monotonic() < deadline, "chromium did not open its DevTools port"
-            await asyncio.sleep(0.05)
-        port = int(active.read_text().split()[0])
-        async with aiohttp.ClientSession() as session:
-            page = None
-            while page is None:
-                async with session.get(f"http://127.0.0.1:{port}/json/list") as response:
-                    targets = await response.json()
-                page = next((t for t in targets if t.get("type") == "page"), None)
-                if page is None:
-                    assert time.monotonic() < deadline, "chromium opened no page"
-                    await asyncio.sleep(0.05)
-            async with session.ws_connect(page["webSocketDebuggerUrl"], max_msg_size=0) as ws:
-                cdp = Cdp(ws)
-                await cdp.call("Runtime.enable")
-                yield cdp
-    finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGTERM)  # the browser's own process group
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(10)
 
 
 def _web_url(server: Any) -> str:
