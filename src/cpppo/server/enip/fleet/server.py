@@ -199,6 +199,7 @@ class FleetServer:
                 executor=self._executor,
                 read_view=self._read_view,
                 announce=False,
+                sweeper=False,
             )
             device.enip = enip
             await enip.start()
@@ -252,13 +253,26 @@ class FleetServer:
                 await modbus.stop_async()
 
     async def _sample(self) -> None:
-        """Sample each device's request rate and state every :data:`RATE_INTERVAL`."""
+        """Sample each device's request rate and state every :data:`RATE_INTERVAL`; sweep the
+        EtherNet/IP servers (CIP connection and TCP timeouts) as often as the most demanding
+        of them asks: one task for the fleet, not one per device."""
+        loop = asyncio.get_running_loop()
+        sampled = swept = loop.time()
         while True:
-            await asyncio.sleep(RATE_INTERVAL)
-            for device in self.devices:
-                device.sample(RATE_INTERVAL)
-                if device.state in ("serving", "disabled"):
-                    device.state = "disabled" if device.control.disable else "serving"
+            servers = [device.enip for device in self._tasks if device.enip is not None]
+            interval = min((server.sweep_interval() for server in servers), default=RATE_INTERVAL)
+            await asyncio.sleep(min(interval, RATE_INTERVAL))
+            now = loop.time()
+            if now - swept >= interval:
+                swept = now
+                for server in servers:
+                    server.sweep(now)
+            if now - sampled >= RATE_INTERVAL:
+                elapsed, sampled = now - sampled, now
+                for device in self.devices:
+                    device.sample(elapsed)
+                    if device.state in ("serving", "disabled"):
+                        device.state = "disabled" if device.control.disable else "serving"
 
     # ---- running and stopping --------------------------------------------------------------
     async def serve(self) -> None:

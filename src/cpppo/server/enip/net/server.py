@@ -111,7 +111,8 @@ class EnipServer:
 
     Servers sharing one loop (a fleet) may share ``executor`` (the thread pool; the server then
     leaves shutting it down to its owner) and ``read_view`` (the socket read buffer);
-    ``announce`` False logs the start at INFO rather than NORMAL.
+    ``announce`` False logs the start at INFO rather than NORMAL; ``sweeper`` False leaves
+    calling :meth:`sweep` to the owner (one task for a fleet's servers, not one each).
     """
 
     def __init__(
@@ -132,6 +133,7 @@ class EnipServer:
         executor: concurrent.futures.ThreadPoolExecutor | None = None,
         read_view: memoryview | None = None,
         announce: bool = True,
+        sweeper: bool = True,
     ) -> None:
         if not (tcp or udp):
             raise ValueError("at least one of TCP and UDP must be enabled")
@@ -158,6 +160,8 @@ class EnipServer:
         self.executor: concurrent.futures.ThreadPoolExecutor | None = executor
         self._own_executor = executor is None
         self.announce = announce
+        self.sweeper = sweeper
+        self._reported: tuple[int, ...] = ()
         self._tcp_server: asyncio.AbstractServer | None = None
         self._udp_transport: asyncio.DatagramTransport | None = None
         self._done: asyncio.Event | None = None
@@ -276,7 +280,9 @@ class EnipServer:
 
         self._listener = listener
         self.control.subscribe(listener)
-        self._sweeper = loop.create_task(self._sweep())
+        self._reported = astuple(self.clients.counters)
+        if self.sweeper:
+            self._sweeper = loop.create_task(self._sweep())
         if self.control.done:
             self._done.set()
         self.control.mark_started(self.address)
@@ -309,29 +315,33 @@ class EnipServer:
             except OSError as exc:
                 log.error("Cannot re-enable the simulator on %s:%d: %s", self.host, self.port, exc)
 
-    def _sweep_interval(self) -> float:
+    def sweep_interval(self) -> float:
         """Seconds between sweeps: a quarter of the shortest timeout, 0.05 to 1 s."""
         timeouts = [t for t in (self.registration_grace, self.inactivity_timeout) if t > 0]
         return min([SWEEP_INTERVAL, *(max(0.05, t / 4) for t in timeouts)])
 
     async def _sweep(self) -> None:
-        """Expire CIP connections; close connections overdue for their timeouts; log the
-        closes and refusals of each sweep as one line per cause (at -v)."""
-        clients = self.clients
-        reported = astuple(clients.counters)
         while True:
-            await asyncio.sleep(self._sweep_interval())
-            now = self.loop.time()
-            for connection in self.controller.connections.expire(now):
-                log.info("Connection 0x%08x timed out", connection.o_t_id)
+            await asyncio.sleep(self.sweep_interval())
+            self.sweep(self.loop.time())
+
+    def sweep(self, now: float) -> None:
+        """Expire CIP connections; close connections overdue for their timeouts; log the
+        closes and refusals since the last sweep as one line per cause (at -v). Called every
+        ``sweep_interval()`` seconds by the server's own task, or by its owner (a fleet) when
+        started with ``sweeper=False``."""
+        clients = self.clients
+        for connection in self.controller.connections.expire(now):
+            log.info("Connection 0x%08x timed out", connection.o_t_id)
+        if clients:
             overdue = clients.overdue(now, self.registration_grace, self.inactivity_timeout)
             for client, cause in overdue:
                 log.info("Closing %s:%s: %s", *client.peer.peer, cause)
                 client.close()
-            counters = astuple(clients.counters)
-            if counters != reported:
-                self._report(reported, counters)
-                reported = counters
+        counters = astuple(clients.counters)
+        if counters != self._reported:
+            self._report(self._reported, counters)
+            self._reported = counters
 
     def _report(self, before: tuple[int, ...], after: tuple[int, ...]) -> None:
         evicted, refused, unregistered, inactive = (b - a for a, b in zip(before, after))

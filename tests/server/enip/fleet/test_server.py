@@ -1,0 +1,99 @@
+"""FleetServer's own duties: one task sweeps every device's timeouts (an idle connection is
+closed, a connection that registers no session too), and one device stopping leaves the rest."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+
+from cpppo.server.enip.codec.encap import Command, encode_encap, encode_register_session
+from cpppo.server.enip.fleet.server import FleetServer
+from cpppo.server.enip.fleet.spec import loads_fleet
+
+
+def free_port(hosts: tuple[str, ...]) -> int:
+    """A TCP port free on every one of ``hosts`` (bounded tries)."""
+    for _ in range(50):
+        with socket.socket() as probe:
+            probe.bind((hosts[0], 0))
+            port = probe.getsockname()[1]
+        try:
+            for host in hosts[1:]:
+                with socket.socket() as other:
+                    other.bind((host, port))
+            return port
+        except OSError:
+            continue
+    raise RuntimeError("no port free on every address")
+
+
+HOSTS = ("127.0.24.1", "127.0.24.2", "127.0.24.3")
+
+
+def fleet(port: int, **options: object) -> FleetServer:
+    spec = loads_fleet(
+        f"""
+[[device]]
+kind = "controllogix"
+address = "{HOSTS[0]}"
+count = {len(HOSTS)}
+port = {port}
+tags = ["X=DINT"]
+"""
+    )
+    return FleetServer(spec, udp=False, **options)  # type: ignore[arg-type]
+
+
+async def closed_within(reader: asyncio.StreamReader, seconds: float) -> bool:
+    """True when the peer closes the stream within ``seconds`` (b'' read)."""
+    try:
+        return await asyncio.wait_for(reader.read(100), seconds) == b""
+    except asyncio.TimeoutError:
+        return False
+
+
+async def test_one_sweep_closes_idle_connections_of_every_device() -> None:
+    port = free_port(HOSTS)
+    server = fleet(port, idle_timeout=0.4)
+    assert not await server.start()
+    try:
+        assert all(device.enip._sweeper is None for device in server.devices)  # no task each
+        streams = [await asyncio.open_connection(host, port) for host in HOSTS]
+        for reader, writer in streams:
+            writer.write(encode_encap(Command.REGISTER_SESSION, encode_register_session(), 0))
+            await writer.drain()
+            assert len(await reader.readexactly(28)) == 28
+        results = await asyncio.gather(*(closed_within(r, 3.0) for r, _ in streams))
+        assert results == [True, True, True]
+        assert sum(device.connections() for device in server.devices) == 0
+        for _, writer in streams:
+            writer.close()
+    finally:
+        await server.stop()
+
+
+async def test_stopping_one_device_leaves_the_others() -> None:
+    port = free_port(HOSTS)
+    server = fleet(port)
+    assert not await server.start()
+    try:
+        first, second, third = server.devices
+        second.control.done = True
+        for _ in range(100):
+            if second.state == "stopped":
+                break
+            await asyncio.sleep(0.02)
+        assert (first.state, second.state, third.state) == ("serving", "stopped", "serving")
+        try:
+            _, writer = await asyncio.open_connection(HOSTS[1], port)
+        except OSError:
+            pass
+        else:
+            writer.close()
+            raise AssertionError("a stopped device accepted a connection")
+        for host in (HOSTS[0], HOSTS[2]):
+            _, writer = await asyncio.open_connection(host, port)
+            writer.close()
+        assert server.summary()["states"] == {"serving": 2, "stopped": 1}
+    finally:
+        await server.stop()
