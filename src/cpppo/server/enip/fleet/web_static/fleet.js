@@ -8,6 +8,12 @@
   let offset = 0;
   let matched = 0;
   let polling = false;
+  let again = false;
+
+  // A ?token=... given to this page is kept for this tab, where each device's dashboard (same
+  // origin, linked from here) finds it for its controls.
+  const fromUrl = new URLSearchParams(window.location.search).get("token");
+  if (fromUrl) sessionStorage.setItem("cpppo-token", fromUrl);
 
   function cell(row, value, className) {
     const td = document.createElement("td");
@@ -47,8 +53,14 @@
   }
 
   async function poll() {
-    if (polling) return;
+    // One request at a time; a poll asked for meanwhile (a new filter or page) runs after it,
+    // so the table always ends up showing what the controls ask for now.
+    if (polling) {
+      again = true;
+      return;
+    }
     polling = true;
+    again = false;
     try {
       const query = new URLSearchParams({ q: $("filter").value, offset: offset, limit: PAGE });
       const response = await fetch("api/devices?" + query, { headers: { Accept: "application/json" } });
@@ -62,6 +74,7 @@
       $("status").textContent = "no answer";
     } finally {
       polling = false;
+      if (again) poll();
     }
   }
 
