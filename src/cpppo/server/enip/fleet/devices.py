@@ -6,7 +6,9 @@ fault controls of ``enip_server``, for this device alone) and what serves it -- 
 (``controllogix``, ``powerflex``) or a :class:`~cpppo.remote.simulator.ModbusSimulator`
 (``modbus``). :class:`DeviceFactory` builds them, loading each tag source (tag definitions, an L5X
 export, a JSON tag database) once: every device of a source gets its own fork of one parsed
-database (shared types, its own values).
+database (shared types, its own values). A device with behaviour keys (tags that move) gets its
+own :class:`~..sim.behaviours.Behaviours` on its controller's tags (:attr:`FleetDevice.behaviours`,
+run by :mod:`.behaviours`).
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ from ..importers.l5x import load_l5x
 from ..logix import TagDB, TagDefinition, parse_tag_definition
 from ..main import DEMO_TAGS, build_controller, config_values
 from ..net.control import Delay, ServerControl, parse_delay
+from ..sim.behaviours import BehaviourError
+from ..sim.behaviours.options import from_options
 from ..sim.config import load_config
 from ..sim.controller import Controller
 from ..sim.device import IDENTITY_DEFAULTS
@@ -53,6 +57,8 @@ class FleetDevice:
     enip: Any = None
     #: The Modbus simulator (``modbus``).
     modbus: Any = None
+    #: Its tag behaviours (a :class:`~..sim.behaviours.Behaviours`), or None.
+    behaviours: Any = None
     state: str = "starting"
     error: str = ""
     #: Requests per second, as last sampled by the fleet.
@@ -213,4 +219,24 @@ class DeviceFactory:
             controller = self.controller(spec)
         except KeyError as exc:
             raise ValueError(f"no tag {exc.args[0]!r}") from None
-        return FleetDevice(spec, control, controller=controller)
+        return FleetDevice(
+            spec, control, controller=controller, behaviours=self.behaviours(spec, controller)
+        )
+
+    @staticmethod
+    def behaviours(spec: DeviceSpec, controller: Controller) -> Any:
+        """The device's Behaviours on its own tags (None for none); ValueError naming the
+        behaviour at fault."""
+        if not (spec.behaviours or spec.behave or spec.replay):
+            return None
+        try:
+            return from_options(
+                controller.tags,
+                file=spec.behaviours,
+                behave=spec.behave,
+                rate=spec.behaviour_rate,
+                replay=spec.replay,
+            )
+        except BehaviourError as exc:
+            text = str(exc)
+            raise ValueError(text[2:] if text.startswith("--") else text) from None

@@ -28,6 +28,7 @@ from cpppo.misc import NORMAL
 
 from ..net.control import ServerControl
 from ..net.server import READ_SIZE, EnipServer
+from .behaviours import FleetBehaviours
 from .devices import ENIP_KINDS, DeviceFactory, FleetDevice, device_key
 from .spec import DeviceSpec, FleetSpec
 
@@ -82,6 +83,8 @@ class FleetServer:
         self._read_view = memoryview(bytearray(READ_SIZE))
         self._tasks: dict[FleetDevice, asyncio.Task] = {}
         self._sampler: asyncio.Task | None = None
+        #: Every device's tag behaviours, run from one task per rate (made by :meth:`start`).
+        self.behaviours: FleetBehaviours | None = None
         self._done: asyncio.Event | None = None
         self._listener: Callable[[str, bool], None] | None = None
         self._stopping = False
@@ -167,6 +170,8 @@ class FleetServer:
         if self.control.done:
             self._done.set()
         self._sampler = loop.create_task(self._sample())
+        self.behaviours = FleetBehaviours(self.devices)
+        self.behaviours.start()
         self.startup_seconds = time.perf_counter() - started
         serving = len(self.devices) - len(failed)
         kinds = Counter(device.kind for device in self.devices)
@@ -294,6 +299,8 @@ class FleetServer:
         if self._sampler is not None:
             self._sampler.cancel()
             self._sampler = None
+        if self.behaviours is not None:
+            await self.behaviours.stop()
         tasks = list(self._tasks.values())
         for device in list(self._tasks):
             device.control.done = True

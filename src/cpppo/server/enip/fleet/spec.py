@@ -12,6 +12,8 @@ one line naming the file and the entry (``fleet.toml: device[3] (name 'plc-{n:03
     [tagsets.line]               # optional named tag sources, shared (parsed once) by devices
     tags = ["SCADA=DINT[1000]", "TEXT=SSTRING[100]"]   # or l5x = "project.L5X",
                                                       # or tag_db = "tags.json" (exactly one)
+    behave = ["SCADA[0]=ramp(period=60, phase={n})"]  # optional behaviours (as a device's,
+                                                      # below), inherited by its devices
 
     [[device]]
     kind = "controllogix"        # required: controllogix | powerflex | modbus
@@ -28,6 +30,12 @@ one line naming the file and the entry (``fleet.toml: device[3] (name 'plc-{n:03
     delay = "0.1-0.5"            # response delay in seconds: "#.#" or "#.#-#.#"
     disabled = false             # start with the port closed (fault control "disable")
     errors = { SCADA = 8 }       # tag -> forced CIP general status (1..255)
+    behaviours = "tank.toml"     # tags that move (docs/behaviours.md): a behaviour file,
+    behave = ["Level=expr('{n} * 10')", "Flow=sine(period=60, phase={i}); writes=refuse"]
+                                 # enip_server --behave specs, each a str.format template in
+                                 # n and i (a literal brace is written {{ or }})
+    behaviour_rate = 10          # updates per second (default: the file's rate, else 10)
+    replay = "plant.hst:60:loop" # a recorded history served into the tags: FILE[:SPEED][:loop]
     [device.identity]            # optional; keys as cpppo.cfg's [Identity], case, space and
                                  # underscore insensitive ("product_name" = "Product Name")
     "product name" = "1756-L61/B LOGIX5561 #{n}"   # str.format template in n and i
@@ -44,7 +52,13 @@ one line naming the file and the entry (``fleet.toml: device[3] (name 'plc-{n:03
 Paths (``l5x``, ``tag_db``) are relative to the fleet file's folder. Names are made of letters,
 digits and ``. _ - ~`` (they appear in web API paths) and are unique; so is every (host, port),
 a wildcard host (``0.0.0.0``, ``::``) taking its port on every address. ``errors`` is not for
-modbus devices.
+modbus devices, nor are the behaviour keys. A device naming a tagset takes the tagset's
+behaviour keys: its ``behave`` entries follow the tagset's, and its ``behaviours``,
+``behaviour_rate`` and ``replay`` replace the tagset's. ``behaviours`` and ``replay`` files are
+relative to the fleet file's folder (``replay()`` and ``script()`` inside the behaviour texts:
+to the behaviour file's, or without one the current folder). Each expanded ``behave`` text is
+checked when the fleet file is read (``TAG=GENERATOR(...)``, the generator's name and
+arguments); whether its tag exists, and ``replay()`` / ``script()``, when the device is built.
 Integer expressions allow integer literals, n, i, ``+ - * // % **`` and parentheses
 (:mod:`.expr`). The identity keys are those of cpppo.cfg's [Identity]: vendor number, device
 type, product code number, status word, serial number, state, configuration consistency value,
@@ -68,6 +82,8 @@ from ..logix import parse_tag_definition
 from ..main import DEMO_TAGS
 from ..net.control import parse_delay
 from .addresses import expand_addresses, format_endpoint
+from .behave import KEYS as _BEHAVIOUR_KEYS
+from .behave import BehaviourKeys, behaviour_keys
 from .expr import ExprError, TextTemplate
 from .identity import identity_fields
 
@@ -97,6 +113,7 @@ _DEVICE_KEYS = frozenset(
     {
         *("kind", "name", "address", "count", "port", "tagset", "tags", "l5x", "tag_db"),
         *("serial", "delay", "disabled", "errors", "identity", "registers", "units"),
+        *_BEHAVIOUR_KEYS,
     }
 )
 _NAME = re.compile(r"[A-Za-z0-9._~-]+\Z")
@@ -137,6 +154,12 @@ class DeviceSpec:
     delay: str | None
     disabled: bool
     errors: Mapping[str, int]
+    #: Tags that move (docs/behaviours.md): the behaviour file (absolute), the ``--behave``
+    #: specs (expanded), the updates per second (None: the file's, else 10) and the replay.
+    behaviours: str | None = None
+    behave: tuple[str, ...] = ()
+    behaviour_rate: float | None = None
+    replay: str | None = None
 
     @property
     def endpoint(self) -> str:
@@ -224,6 +247,7 @@ class _Parser:
         self.folder = os.path.dirname(os.path.abspath(path)) if path != "<fleet>" else os.getcwd()
         self.port_override = port
         self.tagsets: dict[str, TagSource] = {}
+        self.tagset_behaviours: dict[str, BehaviourKeys] = {}
         self.sources: dict[TagSource, TagSource] = {}  # one instance per distinct source
 
     def fail(self, where: str, exc: Exception) -> FleetError:
@@ -251,6 +275,7 @@ class _Parser:
         for name, table in tagsets.items():
             try:
                 self.tagsets[name] = self.tagset(table)
+                self.tagset_behaviours[name] = self.behaviour_keys(table)
             except _Bad as exc:
                 raise self.fail(f"tagsets.{name}", exc) from None
         entries = document.get("device", [])
@@ -344,10 +369,17 @@ class _Parser:
             self.sources[source] = source
         return self.sources[source]
 
+    def behaviour_keys(self, table: Mapping[str, Any], kind: str = "") -> BehaviourKeys:
+        """The behaviour keys of a tagset or a device entry (see :mod:`.behave`)."""
+        try:
+            return behaviour_keys(table, self.file, kind)
+        except ValueError as exc:
+            raise _Bad(str(exc)) from None
+
     def tagset(self, table: object) -> TagSource:
         if not isinstance(table, dict):
             raise _Bad("must be a table")
-        _check_keys(table, _TAGSET_KEYS)
+        _check_keys(table, _TAGSET_KEYS + _BEHAVIOUR_KEYS)
         source = self.source(table, _TAGSET_KEYS)
         if source is None:
             raise _Bad(f"give exactly one of {', '.join(_TAGSET_KEYS)}")
@@ -388,6 +420,10 @@ class _Entry:
         if kind == "modbus" and "errors" in entry:
             raise _Bad("errors (tag -> CIP status) is not for kind 'modbus'")
         self.errors = self.error_table(entry.get("errors", {}))
+        self.behaviours = parser.behaviour_keys(entry, kind)
+        tagset = entry.get("tagset")
+        if isinstance(tagset, str) and tagset in parser.tagset_behaviours:
+            self.behaviours = self.behaviours.under(parser.tagset_behaviours[tagset])
 
     @staticmethod
     def endpoints(entry: Mapping[str, Any], default_port: int) -> tuple[list[str], list[int]]:
@@ -487,6 +523,8 @@ class _Entry:
         shared = MappingProxyType(constant) if constant else _EMPTY
         kind, source, registers, units = self.kind, self.source, self.registers, self.units
         delay, disabled, errors, name = self.delay, self.disabled, self.errors, self.name
+        moving = self.behaviours
+        behave: tuple[str, ...] = ()
         devices = []
         for n in range(count):
             i = first + n
@@ -503,6 +541,8 @@ class _Entry:
                     for key, field in varying:
                         values[key] = field(n, i)
                     identity = MappingProxyType(values)
+                if moving.behave:
+                    behave = moving.expand(n, i)
             except (_Bad, ValueError) as exc:
                 where = _where(number, n, device_name, format_endpoint(host, port))
                 raise fail(where, exc) from None
@@ -520,6 +560,10 @@ class _Entry:
                     delay,
                     disabled,
                     errors,
+                    moving.file,
+                    behave,
+                    moving.rate,
+                    moving.replay,
                 )
             )
         return devices

@@ -140,7 +140,7 @@ class _View:
 
     def __init__(self, api: SimulatorApi) -> None:
         self.history = RateHistory(api.control)
-        self.trends = TagTrends(api.controller, limit=500)
+        self.trends = TagTrends(api.controller, api.behaviours, limit=500)
         loop = asyncio.get_running_loop()
         self.tasks = [loop.create_task(self.history.run()), loop.create_task(self.trends.run())]
 
@@ -169,7 +169,7 @@ class LocalFleet:
             if device.controller is None:
                 api = control_only(device.control)
             else:
-                api = SimulatorApi(device.controller, device.control)
+                api = SimulatorApi(device.controller, device.control, device.behaviours)
             self._apis[device] = api
         return api
 
