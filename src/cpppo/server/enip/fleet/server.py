@@ -30,6 +30,7 @@ from ..net.control import ServerControl
 from ..net.server import READ_SIZE, EnipServer
 from .behaviours import FleetBehaviours
 from .devices import ENIP_KINDS, DeviceFactory, FleetDevice, device_key
+from .discovery import FleetDiscovery
 from .spec import DeviceSpec, FleetSpec
 
 __all__ = ["RATE_INTERVAL", "FleetServer"]
@@ -88,6 +89,8 @@ class FleetServer:
         self._done: asyncio.Event | None = None
         self._listener: Callable[[str, bool], None] | None = None
         self._stopping = False
+        #: Answers broadcast List requests for every device (fleet/discovery.py), when UDP is on.
+        self.discovery: FleetDiscovery | None = None
         #: Seconds the start took (building and binding every device).
         self.startup_seconds = 0.0
 
@@ -167,6 +170,9 @@ class FleetServer:
 
         self._listener = listener
         self.control.subscribe(listener)
+        if self.udp:
+            self.discovery = FleetDiscovery(self.devices)
+            await self.discovery.start()
         if self.control.done:
             self._done.set()
         self._sampler = loop.create_task(self._sample())
@@ -205,6 +211,7 @@ class FleetServer:
                 read_view=self._read_view,
                 announce=False,
                 sweeper=False,
+                reuse_udp=True,  # beside the discovery socket on 0.0.0.0
             )
             device.enip = enip
             await enip.start()
@@ -301,6 +308,9 @@ class FleetServer:
             self._sampler = None
         if self.behaviours is not None:
             await self.behaviours.stop()
+        if self.discovery is not None:
+            await self.discovery.stop()
+            self.discovery = None
         tasks = list(self._tasks.values())
         for device in list(self._tasks):
             device.control.done = True

@@ -112,7 +112,9 @@ class EnipServer:
     Servers sharing one loop (a fleet) may share ``executor`` (the thread pool; the server then
     leaves shutting it down to its owner) and ``read_view`` (the socket read buffer);
     ``announce`` False logs the start at INFO rather than NORMAL; ``sweeper`` False leaves
-    calling :meth:`sweep` to the owner (one task for a fleet's servers, not one each).
+    calling :meth:`sweep` to the owner (one task for a fleet's servers, not one each);
+    ``reuse_udp`` sets SO_REUSEADDR on the UDP socket, so that a socket on 0.0.0.0 of the same
+    port (a fleet's broadcast discovery) can be bound beside it (Linux requires it of both).
     """
 
     def __init__(
@@ -134,6 +136,7 @@ class EnipServer:
         read_view: memoryview | None = None,
         announce: bool = True,
         sweeper: bool = True,
+        reuse_udp: bool = False,
     ) -> None:
         if not (tcp or udp):
             raise ValueError("at least one of TCP and UDP must be enabled")
@@ -161,6 +164,7 @@ class EnipServer:
         self._own_executor = executor is None
         self.announce = announce
         self.sweeper = sweeper
+        self.reuse_udp = reuse_udp
         self._reported: tuple[int, ...] = ()
         self._tcp_server: asyncio.AbstractServer | None = None
         self._udp_transport: asyncio.DatagramTransport | None = None
@@ -230,9 +234,7 @@ class EnipServer:
                     port = self._tcp_server.sockets[0].getsockname()[1]
                 if self.udp:
                     transport, _ = await loop.create_datagram_endpoint(
-                        lambda: UdpEndpoint(self),
-                        local_addr=(self.host, port),
-                        allow_broadcast=":" not in self.host,
+                        lambda: UdpEndpoint(self), sock=await self._udp_socket(port)
                     )
                     self._udp_transport = transport  # type: ignore[assignment]
                     port = transport.get_extra_info("sockname")[1]
@@ -243,6 +245,29 @@ class EnipServer:
                 raise
             self.port = port
             return
+
+    async def _udp_socket(self, port: int) -> socket.socket:
+        """The UDP socket bound to (host, port) (the host resolved as asyncio would):
+        SO_BROADCAST on IPv4, SO_REUSEADDR if ``reuse_udp``."""
+        infos = await self.loop.getaddrinfo(self.host, port, type=socket.SOCK_DGRAM)
+        family, kind, proto, _, sockaddr = infos[0]
+        sock = socket.socket(family, kind, proto)
+        try:
+            if family == socket.AF_INET:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST, 1)
+            if self.reuse_udp:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.setblocking(False)
+            sock.bind(sockaddr)
+        except OSError:
+            sock.close()
+            raise
+        return sock
+
+    @property
+    def udp_transport(self) -> asyncio.DatagramTransport | None:
+        """The UDP transport while bound (None when disabled, stopped or ``udp`` is off)."""
+        return self._udp_transport
 
     async def _unbind(self) -> None:
         if self._tcp_server is not None:

@@ -1,0 +1,298 @@
+"""Broadcast discovery for a fleet (fleet/discovery.py): a ListIdentity that no device's own
+socket receives (a broadcast, or a host address no device has) is answered once per device,
+from each device's own address with its own identity; a unicast one by that device alone.
+
+On loopback: 20 devices on 127.0.61.x sharing one port, asked at 127.255.255.255 (the loopback
+broadcast, delivered to the fleet's 0.0.0.0 socket) and at 127.0.0.1 (no device's address).
+Inside a network namespace this test makes (root): pylogix ``PLC().Discover()`` broadcasts to
+255.255.255.255 and finds all 10 devices of a ``python -m cpppo.server.enip.fleet`` process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import pytest
+
+from cpppo.server.enip.codec.cpf import IDENTITY, decode_cpf, decode_identity
+from cpppo.server.enip.codec.encap import Command, decode_encap, encode_encap
+from cpppo.server.enip.fleet import discovery
+from cpppo.server.enip.fleet.server import FleetServer
+from cpppo.server.enip.fleet.spec import loads_fleet
+
+HOSTS = tuple(f"127.0.61.{n}" for n in range(1, 21))
+SERIAL = 0x5100
+
+
+def free_udp_port(hosts: tuple[str, ...]) -> int:
+    """A port free for TCP and UDP on every one of ``hosts`` and 0.0.0.0 (bounded tries)."""
+    for _ in range(50):
+        with socket.socket() as probe:
+            probe.bind((hosts[0], 0))
+            port = probe.getsockname()[1]
+        try:
+            for host in (*hosts, "0.0.0.0"):
+                for kind in (socket.SOCK_STREAM, socket.SOCK_DGRAM):
+                    with socket.socket(socket.AF_INET, kind) as other:
+                        other.bind((host, port))
+            return port
+        except OSError:
+            continue
+    raise RuntimeError("no port free on every address")
+
+
+def fleet(port: int, extra: str = "") -> FleetServer:
+    spec = loads_fleet(
+        f"""
+[[device]]
+kind = "controllogix"
+name = "plc-{{n}}"
+address = "{HOSTS[0]}"
+count = {len(HOSTS)}
+port = {port}
+tags = ["X=DINT"]
+serial = "{SERIAL} + n"
+{extra}
+"""
+    )
+    return FleetServer(spec)
+
+
+def list_identity(context: bytes = b"browse!!") -> bytes:
+    return encode_encap(Command.LIST_IDENTITY, b"", 0, context=context)
+
+
+async def gather_replies(
+    sock: socket.socket, seconds: float, expect: int | None = None
+) -> list[tuple[str, int, str]]:
+    """(source address, serial, identity socket address) of each reply within ``seconds``
+    (sooner once ``expect`` have come)."""
+    loop = asyncio.get_running_loop()
+    found: list[tuple[str, int, str]] = []
+    deadline = loop.time() + seconds
+    while loop.time() < deadline and (expect is None or len(found) < expect):
+        try:
+            data, addr = sock.recvfrom(4096)
+        except BlockingIOError:
+            await asyncio.sleep(0.005)
+            continue
+        header, payload = decode_encap(data)
+        assert header.command == Command.LIST_IDENTITY
+        items = decode_cpf(payload)
+        assert items[0].type_id == IDENTITY
+        identity = decode_identity(items[0].data)
+        found.append((addr[0], identity.serial_number, identity.sin_addr))
+    return found
+
+
+@pytest.fixture
+def client():
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST, 1)
+    sock.bind(("127.0.0.1", 0))
+    sock.setblocking(False)
+    yield sock
+    sock.close()
+
+
+async def test_every_device_answers_a_loopback_broadcast(client) -> None:
+    port = free_udp_port(HOSTS)
+    server = fleet(port)
+    assert not await server.start()
+    try:
+        server.devices[-1].control.disable = True  # its port closed
+        await asyncio.sleep(0.2)
+        assert server.discovery is not None and list(server.discovery.sockets) == [port]
+        expected = sorted((h, SERIAL + n, h) for n, h in enumerate(HOSTS[:-1]))
+        client.sendto(list_identity(), ("127.255.255.255", port))
+        found = await gather_replies(client, 3.0, expect=len(expected))
+        found += await gather_replies(client, 0.2)  # and no more
+        assert sorted(found) == expected  # one each, from its own address; not the disabled one
+        await asyncio.sleep(discovery.INTERVAL)
+        client.sendto(list_identity(), ("127.0.0.1", port))  # no device's address: the same
+        found = await gather_replies(client, 3.0, expect=len(expected))
+        assert sorted(found + await gather_replies(client, 0.2)) == expected
+        client.sendto(list_identity(), (HOSTS[4], port))  # unicast: that device alone
+        assert await gather_replies(client, 0.5) == [(HOSTS[4], SERIAL + 4, HOSTS[4])]
+        client.sendto(list_identity(), (HOSTS[-1], port))  # disabled: nothing
+        assert await gather_replies(client, 0.3) == []
+        server.devices[-1].control.disable = False  # re-enabled: answers both ways again
+        await asyncio.sleep(0.2)
+        client.sendto(list_identity(), (HOSTS[-1], port))
+        assert await gather_replies(client, 0.5) == [(HOSTS[-1], SERIAL + 19, HOSTS[-1])]
+        client.sendto(list_identity(), ("127.255.255.255", port))
+        assert len(await gather_replies(client, 3.0, expect=len(HOSTS))) == len(HOSTS)
+    finally:
+        await server.stop()
+    assert server.discovery is None
+
+
+async def test_a_flood_of_broadcasts_is_answered_once_per_interval(client) -> None:
+    port = free_udp_port(HOSTS)
+    server = fleet(port)
+    assert not await server.start()
+    try:
+        finder = server.discovery
+        assert finder is not None
+        for _ in range(50):  # 50 requests at once from one requester
+            client.sendto(list_identity(), ("127.255.255.255", port))
+        found = await gather_replies(client, 1.0)
+        assert len(found) == len(HOSTS)  # one answer; the other 49 refused
+        assert (finder.answered, finder.refused) == (1, 49)
+        # other commands of the device's UDP path are answered; a TCP-only one is not
+        client.sendto(encode_encap(Command.REGISTER_SESSION, b"\1\0\0\0", 0), ("127.0.0.1", port))
+        await asyncio.sleep(0.2)
+        assert finder.answered == 1
+    finally:
+        await server.stop()
+
+
+async def test_a_delayed_device_answers_late(client) -> None:
+    port = free_udp_port(HOSTS)
+    server = fleet(port, 'delay = "0.3"')
+    assert not await server.start()
+    try:
+        started = time.monotonic()
+        client.sendto(list_identity(), ("127.255.255.255", port))
+        assert await gather_replies(client, 0.15) == []
+        found = await gather_replies(client, 3.0, expect=len(HOSTS))
+        assert len(found) == len(HOSTS) and time.monotonic() - started >= 0.3
+    finally:
+        await server.stop()
+
+
+def test_destination_from_pktinfo() -> None:
+    data = (5).to_bytes(4, "little") + socket.inet_aton("127.0.0.1") + socket.inet_aton("1.2.3.4")
+    assert discovery.destination([(socket.IPPROTO_IP, discovery.IP_PKTINFO, data)]) == "1.2.3.4"
+    assert discovery.destination([]) is None
+
+
+# ---- inside a network namespace: pylogix Discover ------------------------------------------
+
+IP = shutil.which("ip")
+MOUNT = shutil.which("mount")
+#: The namespace's client address, and the 10 devices' addresses (all on one interface).
+CLIENT_ADDRESS = "10.254.1.1"
+DEVICES = tuple(f"10.254.1.{n}" for n in range(10, 20))
+
+#: Run as ``python -c CLIENT HOSTS OUTER_NET OUTER_MNT`` inside the namespace; prints a JSON
+#: object: Discover's status and the devices found (as test_netns_discover.py's client).
+CLIENT = """
+import json, os, subprocess, sys
+hosts, outer_net, outer_mnt = sys.argv[1:4]
+if os.readlink("/proc/self/ns/net") == outer_net or os.readlink("/proc/self/ns/mnt") == outer_mnt:
+    sys.exit("refusing to run: not inside the test's own network and mount namespaces")
+subprocess.run(["mount", "--bind", hosts, "/etc/hosts"], check=True, timeout=10)
+import pylogix
+reply = pylogix.PLC().Discover()
+print(json.dumps({"status": reply.Status, "devices": [vars(d) for d in reply.Value or []]}))
+"""
+
+
+def ip(*args: str, timeout: float = 10.0) -> subprocess.CompletedProcess:
+    """Run ``ip *args`` (bounded by ``timeout``)."""
+    assert IP is not None
+    return subprocess.run([IP, *args], capture_output=True, text=True, timeout=timeout)
+
+
+def ip_ok(*args: str) -> None:
+    """Run ``ip *args``; AssertionError with its message if it fails."""
+    done = ip(*args)
+    assert done.returncode == 0, f"ip {' '.join(args)}: {done.stderr.strip()}"
+
+
+@pytest.fixture
+def namespace():
+    """A fresh network namespace: lo up, d0 holding CLIENT_ADDRESS and DEVICES (/24), the
+    limited broadcast routed out of d0; deleted (and what runs in it killed) at teardown."""
+    if os.geteuid() != 0:
+        pytest.skip(f"creating a network namespace needs root (euid is {os.geteuid()})")
+    if IP is None or MOUNT is None:
+        pytest.skip("needs iproute2's `ip` and `mount` on PATH")
+    name = f"cpppo-fleet-{os.getpid()}-{secrets.token_hex(3)}"
+    added = ip("netns", "add", name)
+    if added.returncode:
+        pytest.skip(f"`ip netns add {name}` is not permitted here: {added.stderr.strip()}")
+    try:
+        ip_ok("-n", name, "link", "set", "lo", "up")
+        if ip("-n", name, "link", "add", "d0", "type", "dummy").returncode:
+            ip_ok("-n", name, "link", "add", "d0", "type", "veth", "peer", "name", "d1")
+            ip_ok("-n", name, "link", "set", "d1", "up")
+        for address in (CLIENT_ADDRESS, *DEVICES):
+            ip_ok("-n", name, "addr", "add", f"{address}/24", "broadcast", "10.254.1.255",
+                  "dev", "d0")  # fmt: skip
+        ip_ok("-n", name, "link", "set", "d0", "up")
+        ip_ok("-n", name, "route", "add", "255.255.255.255/32", "dev", "d0", "src", CLIENT_ADDRESS)
+        yield name
+    finally:
+        for pid in ip("netns", "pids", name).stdout.split():
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(int(pid), signal.SIGKILL)
+        ip_ok("netns", "delete", name)
+
+
+@pytest.mark.netns
+@pytest.mark.timeout(90)
+def test_pylogix_discover_finds_every_fleet_device(namespace, tmp_path) -> None:
+    pytest.importorskip("pylogix")
+    plant = tmp_path / "plant.toml"
+    plant.write_text(
+        f"""
+[[device]]
+kind = "controllogix"
+name = "plc-{{n}}"
+address = "{DEVICES[0]}-{DEVICES[-1]}"
+port = 44818
+tags = ["X=DINT"]
+serial = "0x7700 + n"
+"""
+    )
+    assert IP is not None
+    server = subprocess.Popen(
+        [IP, "netns", "exec", namespace, sys.executable, "-m", "cpppo.server.enip.fleet",
+         str(plant)],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=str(tmp_path),
+    )  # fmt: skip
+    try:
+        assert server.stdout is not None
+        ready = ""
+        deadline = time.monotonic() + 30
+        while "devices serving" not in ready and time.monotonic() < deadline:
+            line = server.stdout.readline()
+            if not line:
+                break
+            ready += line
+        assert "10 of 10 devices serving" in ready, ready
+        hosts = tmp_path / "hosts"
+        hosts.write_text(f"127.0.0.1 localhost\n{CLIENT_ADDRESS} {socket.gethostname()}\n")
+        outer = [os.readlink(f"/proc/self/ns/{kind}") for kind in ("net", "mnt")]
+        client = subprocess.run(
+            [IP, "netns", "exec", namespace, sys.executable, "-c", CLIENT, str(hosts), *outer],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+        assert client.returncode == 0, client.stderr
+        found = json.loads(client.stdout.splitlines()[-1])
+        assert found["status"] == "Success"
+        # one Discover request per address the host name has: each device answers each
+        seen = {(d["IPAddress"], int(d["SerialNumber"], 16)) for d in found["devices"]}
+        assert seen == {(host, 0x7700 + n) for n, host in enumerate(DEVICES)}, found
+        assert len(found["devices"]) % len(DEVICES) == 0
+    finally:
+        server.send_signal(signal.SIGTERM)
+        try:
+            server.wait(10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait(5)
