@@ -14,7 +14,7 @@ from cpppo.server.enip.client.errors import (
     EncapsulationError,
     ReplyTimeout,
 )
-from cpppo.server.enip.client.pipeline import Pipeline
+from cpppo.server.enip.client.pipeline import FAIL_LIMIT, Pipeline
 from cpppo.server.enip.client.routing import Router
 from cpppo.server.enip.client.stream import ReplyStream
 
@@ -294,3 +294,24 @@ def test_an_operation_that_cannot_be_encoded_fails_alone():
     pipe.receive_data(rr_frame("cc000000 c300 0100"))
     [result] = pipe.results()
     assert result[4:] == (0, [1])
+
+
+def test_a_failure_takes_a_bounded_number_of_operations_from_an_endless_source():
+    """fail() fails what is in flight and what is waiting, then at most FAIL_LIMIT operations
+    not yet taken: a generator that never ends is left where it stands (no hang, no growth)."""
+    taken = 0
+
+    def endless():
+        nonlocal taken
+        while True:
+            taken += 1
+            yield "T[0]"
+
+    pipe = Pipeline(endless(), session=SESSION, depth=2)
+    assert len(pipe.requests()) == 2
+    error = ConnectionClosed("gone")
+    pipe.fail(error)
+    out = pipe.results()
+    assert pipe.finished and pipe.broken is error
+    assert len(out) == 2 + FAIL_LIMIT == taken
+    assert all(r[4] is error and r[5] is None for r in out)

@@ -30,7 +30,8 @@ Public API:
         .receive_data(data)                 reply bytes from a TCP stream.
         .receive_frame(header, payload)     one whole reply (a UDP datagram, say).
         .results() -> list[tuple]           the operations completed, in issue order.
-        .fail(error, unsent=0)              the connection failed: fail all that is left.
+        .fail(error, unsent=0)              the connection failed: fail all that is left
+                                            (at most FAIL_LIMIT not yet taken).
         .in_flight                          the requests awaiting replies (a dict; falsy if none).
         .finished, .broken, .index, .sequence
 """
@@ -78,6 +79,9 @@ _MSP_OK = (Status.SUCCESS, Status.EMBEDDED_SERVICE_ERROR)
 #: carries: encapsulation header, CPF items, Unconnected Send and MSP headers, as estimated by the
 #: original client. Each request (reply) adds its own size plus a 2-byte offset.
 PACKET_OVERHEAD = 68
+#: Operations not yet taken that a failed pipeline still takes, to fail each (a generator of
+#: operations may never end).
+FAIL_LIMIT = 10_000
 
 
 def _context(index: int) -> bytes:
@@ -374,7 +378,8 @@ class Pipeline:
     # -- the connection failed ---------------------------------------------------------------------
     def fail(self, error: ClientError, unsent: int = 0) -> None:
         """End the pipeline: every operation not yet complete, and every one not yet taken from
-        ``operations``, fails with ``error`` (the transport's: timeout, EOF, a failed send).
+        ``operations`` (at most :data:`FAIL_LIMIT` more of them: an endless generator is left
+        where it stands), fails with ``error`` (the transport's: timeout, EOF, a failed send).
 
         ``unsent``: the last so many frames :meth:`requests` gave could not be sent, so the
         operations they carried count as never issued: they, and all after them, take the
@@ -398,7 +403,9 @@ class Pipeline:
         for p, _ in waiting:
             p.owner.fail(error)
         waiting.clear()
-        while self._pull():
+        for _ in range(FAIL_LIMIT):
+            if not self._pull():
+                break
             for p, _ in waiting:
                 p.owner.fail(error)
             waiting.clear()
