@@ -44,9 +44,9 @@ log = logging.getLogger("enip.fleet")
 #: Linux's IP_PKTINFO (Python's socket module does not name it everywhere).
 IP_PKTINFO = getattr(socket, "IP_PKTINFO", 8)
 #: Replies sent in a row before pausing ``PACE`` seconds.
-BATCH = 32
+BATCH = 16
 #: Seconds between batches of replies.
-PACE = 0.002
+PACE = 0.004
 #: Seconds a requester waits before another of its requests is answered.
 INTERVAL = 0.1
 #: Answers (each one reply per device) under way at once.
