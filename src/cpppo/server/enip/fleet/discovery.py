@@ -110,6 +110,9 @@ class FleetDiscovery:
         """Bind a socket on 0.0.0.0 for each port; returns the ports bound (a port that cannot
         be bound is logged and left without discovery)."""
         self.loop = loop = asyncio.get_running_loop()
+        if self.ports and not hasattr(socket.socket, "recvmsg"):  # Windows: no IP_PKTINFO read
+            log.warning("Fleet discovery unavailable: this platform's sockets have no recvmsg")
+            return []
         for port in sorted(self.ports):
             try:
                 sock = self._bind(port)
