@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import time
 
+from cpppo.server.enip import client
 from cpppo.server.enip.codec.encap import Command, encode_encap, encode_register_session
 from cpppo.server.enip.fleet.server import FleetServer
 from cpppo.server.enip.fleet.spec import loads_fleet
+from cpppo.server.enip.sim.attribute import Attribute
 
 
 def free_port(hosts: tuple[str, ...]) -> int:
@@ -38,7 +41,7 @@ kind = "controllogix"
 address = "{HOSTS[0]}"
 count = {len(HOSTS)}
 port = {port}
-tags = ["X=DINT"]
+tags = ["X=DINT", "Y=DINT"]
 """
     )
     return FleetServer(spec, udp=False, **options)  # type: ignore[arg-type]
@@ -97,3 +100,77 @@ async def test_stopping_one_device_leaves_the_others() -> None:
         assert server.summary()["states"] == {"serving": 2, "stopped": 1}
     finally:
         await server.stop()
+
+
+async def test_a_stopped_device_serves_again_when_done_is_cleared() -> None:
+    """A power cycle: done stops the device, clearing done starts it again with its values."""
+    port = free_port(HOSTS)
+    server = fleet(port)
+    assert not await server.start()
+    try:
+        device = server.devices[0]
+        device.controller.tags.write("X", 1234)
+        device.control.done = True
+        for _ in range(100):
+            if device.state == "stopped":
+                break
+            await asyncio.sleep(0.02)
+        assert device.state == "stopped"
+        device.control.done = False
+        for _ in range(100):
+            if device.state == "serving":
+                break
+            await asyncio.sleep(0.02)
+        assert device.state == "serving"
+        value = await asyncio.to_thread(read_x, HOSTS[0], port)
+        assert value == [1234]
+        device.control.done = True  # and it stops again, as the first time
+        for _ in range(100):
+            if device.state == "stopped":
+                break
+            await asyncio.sleep(0.02)
+        assert device.state == "stopped"
+    finally:
+        await server.stop()
+
+
+def read_x(host: str, port: int) -> list:
+    """Tag X of the device at ``host``, read by our client."""
+    with client.connector(host, port, timeout=5) as conn:
+        ((*_, value),) = conn.synchronous(client.parse_operations(["X"]))
+    return value
+
+
+class SlowAttribute(Attribute):
+    """A user Attribute whose reads block (as the spec's weather example does)."""
+
+    def __getitem__(self, key: int | slice) -> object:
+        if self.name == "X":
+            time.sleep(1.0)
+        return super().__getitem__(key)
+
+
+async def test_a_blocking_attribute_of_one_device_stalls_no_other() -> None:
+    """Blocking user Attributes run in the fleet's thread pool: while a read of one device
+    waits a second, a read of another device is answered at once."""
+    port = free_port(HOSTS)
+    server = fleet(port, attribute_class=SlowAttribute)
+    assert not await server.start()
+    try:
+        slow = asyncio.create_task(asyncio.to_thread(read_x, HOSTS[0], port))
+        await asyncio.sleep(0.2)  # the slow read is under way
+        started = time.monotonic()
+        quick = await asyncio.to_thread(read_y, HOSTS[1], port)
+        assert quick == [0]
+        assert time.monotonic() - started < 0.6, "the other device waited for the slow one"
+        assert not slow.done()
+        assert await slow == [0]
+    finally:
+        await server.stop()
+
+
+def read_y(host: str, port: int) -> list:
+    """Tag Y (not slow) of the device at ``host``."""
+    with client.connector(host, port, timeout=5) as conn:
+        ((*_, value),) = conn.synchronous(client.parse_operations(["Y"]))
+    return value

@@ -23,6 +23,7 @@ from ..importers.l5x import load_l5x
 from ..logix import TagDB, TagDefinition, parse_tag_definition
 from ..main import DEMO_TAGS, build_controller, config_values
 from ..net.control import Delay, ServerControl, parse_delay
+from ..sim.attribute import Attribute
 from ..sim.behaviours import BehaviourError
 from ..sim.behaviours.options import from_options
 from ..sim.config import load_config
@@ -139,9 +140,14 @@ def _powerflex_settings() -> tuple[dict[str, Any], dict[str, Any]]:
 
 
 class DeviceFactory:
-    """Builds the fleet's devices, parsing each tag source once (see the module docstring)."""
+    """Builds the fleet's devices, parsing each tag source once (see the module docstring).
 
-    def __init__(self) -> None:
+    ``attribute_class``: the Attribute class every EtherNet/IP device's tags get (as
+    ``main(attribute_class=...)``); one that blocks is served off the event loop.
+    """
+
+    def __init__(self, attribute_class: type[Attribute] = Attribute) -> None:
+        self.attribute_class = attribute_class
         self._definitions: dict[TagSource, list[TagDefinition]] = {}
         self._databases: dict[TagSource, TagDB] = {}
         self._powerflex: tuple[dict[str, Any], dict[str, Any]] | None = None
@@ -189,7 +195,12 @@ class DeviceFactory:
         if db is not None and "product revision" not in identity:
             identity["product revision"] = revision_word(db.revision, DEFAULT_MINOR)
         controller = build_controller(
-            specs, identity, tcpip, None, db=None if db is None else db.fork()
+            specs,
+            identity,
+            tcpip,
+            None,
+            self.attribute_class,
+            db=None if db is None else db.fork(),
         )
         if spec.kind == "powerflex":
             from ..examples.poll_test import add_powerflex

@@ -28,6 +28,7 @@ from cpppo.misc import NORMAL
 
 from ..net.control import ServerControl
 from ..net.server import READ_SIZE, EnipServer
+from ..sim.attribute import Attribute
 from .behaviours import FleetBehaviours
 from .devices import ENIP_KINDS, DeviceFactory, FleetDevice, device_key
 from .discovery import FleetDiscovery
@@ -49,7 +50,11 @@ class FleetServer:
     ``max_clients`` / ``max_sessions``: each EtherNet/IP device's connection and session limits;
     ``workers``: threads of the shared pool for blocking user Attributes; ``idle_timeout`` as
     :class:`EnipServer`'s; ``on_device``: called with each device once built (before it serves:
-    the history recorder attaches itself here).
+    the history recorder attaches itself here); ``attribute_class``: the Attribute class of
+    every EtherNet/IP device's tags (a blocking one runs in the shared pool, off the loop).
+
+    A device stopped (its ``control.done``) while the fleet serves starts again when its
+    ``done`` is cleared: a power cycle that keeps its tag values.
     """
 
     def __init__(
@@ -64,6 +69,7 @@ class FleetServer:
         tcp: bool = True,
         udp: bool = True,
         on_device: Callable[[FleetDevice], Any] | None = None,
+        attribute_class: type[Attribute] = Attribute,
     ) -> None:
         self.spec = spec
         self.control = control if control is not None else ServerControl()
@@ -74,7 +80,7 @@ class FleetServer:
         self.tcp = tcp
         self.udp = udp
         self.on_device = on_device
-        self.factory = DeviceFactory()
+        self.factory = DeviceFactory(attribute_class)
         #: Every device, in the fleet file's order.
         self.devices: list[FleetDevice] = []
         self._by_key: dict[str, FleetDevice] = {}
@@ -230,6 +236,30 @@ class FleetServer:
         if not self._stopping:  # one device stopped while the others serve
             log.log(NORMAL, "%s (%s) stopped; %d devices serving", device.name, device.key,
                     len(self._tasks))  # fmt: skip
+            self._await_restart(device)
+
+    def _await_restart(self, device: FleetDevice) -> None:
+        """Start ``device`` again when its ``done`` is cleared (by the web API, say)."""
+        loop = asyncio.get_running_loop()
+
+        def listener(name: str, value: bool) -> None:
+            if name == "done" and not value:
+                device.control.unsubscribe(listener)
+                loop.call_soon_threadsafe(loop.create_task, self._restart(device))
+
+        device.control.subscribe(listener)
+
+    async def _restart(self, device: FleetDevice) -> None:
+        if self._stopping or device in self._tasks:
+            return
+        try:
+            await self._start_device(device)
+        except OSError as exc:
+            device.state, device.error = "failed", str(exc)
+            log.error("%s (%s): cannot serve again: %s", device.name, device.key, exc)
+            return
+        log.log(NORMAL, "%s (%s) serving again; %d devices serving", device.name, device.key,
+                len(self._tasks))  # fmt: skip
 
     async def _modbus_control(self, device: FleetDevice) -> None:
         """Apply a Modbus device's control: disable closes its port (reopened when cleared),
