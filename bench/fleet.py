@@ -14,9 +14,10 @@ one free port) and prints:
 Scenarios: ``--devices`` ControlLogix devices with 10 tags each (goals: start < 5 s, RSS < 150
 MiB, sweep < 2 s for 1,000); the same fleet sharded over ``--workers`` worker processes; and
 ``--l5x-devices`` devices serving one generated 10,000-tag L5X export (goal: 100 in < 300 MiB).
-For scale, the same run measures the RSS of one ``enip_server`` process serving 10 tags (the
-one-process-per-device alternative) and, where bench/.venv-cpppo525 can be made, one original
-cpppo 5.2.5 simulator; the ratio column compares their RSS per device with the fleet's.
+For scale, the same run measures the RSS of one ``enip_server`` process serving the same tags
+(10 tags, or the L5X export: the one-process-per-device alternative) and, for the 10 tags and
+where bench/.venv-cpppo525 can be made, one original cpppo 5.2.5 simulator; the ratio column
+compares their RSS with the fleet's per device.
 
     python bench/fleet.py [--devices 1000] [--workers 2] [--l5x-devices 100] [--concurrency 200]
 """
@@ -233,6 +234,9 @@ class Row:
     start: float
     rss: float
     swept: Sweep | None = None
+    #: RSS (MiB) of one enip_server process serving the same tags: the one-process-per-device
+    #: alternative.
+    single: float = 0.0
     notes: list[str] = field(default_factory=list)
 
 
@@ -301,52 +305,47 @@ def run_fleet(name: str, path: Path, hosts: list[str], tag: str, args: argparse.
     return row
 
 
-def single_rss() -> tuple[float, float | None]:
-    """RSS of one enip_server process with 10 tags, and of one original cpppo 5.2.5 simulator
-    (None when its venv cannot be made)."""
-    port = free_port()
-    ours = subprocess.Popen(
-        [sys.executable, "-m", "cpppo.server.enip", "-a", f"127.0.0.1:{port}", "-A", *TAGS],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
+def _rss_of(argv: list[str], ready: str | None, settle: float) -> float:
+    """RSS (MiB) of the process ``argv`` once it prints a line (``ready`` None: after
+    ``settle`` seconds), then stopped."""
+    process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     try:
-        assert ours.stdout is not None
-        ours.stdout.readline()
-        time.sleep(0.5)
-        mine = rss_mib(ours.pid)
+        if ready is not None:
+            assert process.stdout is not None
+            process.stdout.readline()
+        time.sleep(settle)
+        return rss_mib(process.pid)
     finally:
-        ours.terminate()
-        ours.wait(10)
-    original = None
+        process.terminate()
+        process.wait(10)
+
+
+def single_rss(*tags: str) -> float:
+    """RSS of one enip_server process serving ``tags`` (definitions, or --l5x FILE)."""
+    argv = [sys.executable, "-m", "cpppo.server.enip", "-a", f"127.0.0.1:{free_port()}", "-A"]
+    return _rss_of([*argv, *tags], "ready", 0.5)
+
+
+def original_rss() -> float | None:
+    """RSS of one original cpppo 5.2.5 simulator serving the 10 tags (None when its venv
+    cannot be made)."""
     try:
         import cpppo525
 
         python = cpppo525.original_python()
     except cpppo525.Unavailable:  # no network for its install: reported as n/a
-        return mine, None
-    port = free_port()
-    theirs = subprocess.Popen(
-        [str(python), "-m", "cpppo.server.enip", "-a", f"127.0.0.1:{port}", *TAGS],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        time.sleep(2.0)
-        original = rss_mib(theirs.pid)
-    finally:
-        theirs.terminate()
-        theirs.wait(10)
-    return mine, original
+        return None
+    argv = [str(python), "-m", "cpppo.server.enip", "-a", f"127.0.0.1:{free_port()}", *TAGS]
+    return _rss_of(argv, None, 2.0)
 
 
 def _met(value: float, goal: str) -> str:
     return "met" if value < GOALS[goal] else "MISSED"
 
 
-def report(rows: list[Row], one: float, original: float | None) -> None:
-    """Print the table."""
+def report(rows: list[Row], original: float | None) -> None:
+    """Print the table: each row's RSS per device against one process per device serving the
+    same tags (``Row.single``), and the original cpppo's for the 10-tag rows."""
     print(
         f"{'scenario':<34} {'devices':>7} {'start s':>8} {'RSS MiB':>8} {'KiB/dev':>8}"
         f" {'sweep s':>8} {'dev/s':>7} {'ok':>5}  per-device RSS vs one process each"
@@ -354,8 +353,9 @@ def report(rows: list[Row], one: float, original: float | None) -> None:
     for row in rows:
         per = row.rss * 1024 / row.devices
         swept = row.swept
+        one = row.single
         ratio = f"{one * 1024 / per:5.0f}x less than enip_server ({one:.1f} MiB)"
-        if original is not None:
+        if original is not None and not row.name.startswith("l5x"):
             ratio += f", {original * 1024 / per:.0f}x less than cpppo 5.2.5 ({original:.1f} MiB)"
         sweep_s = (
             f"{swept.seconds:8.2f} {swept.ok / swept.seconds:7.0f} {swept.ok:5d}" if swept else ""
@@ -412,8 +412,11 @@ def main() -> int:
             path, hosts, tag = l5x_fleet(folder, args.l5x_devices, args.l5x_tags)
             name = f"l5x {args.l5x_tags:,}-tag export"
             rows.append(run_fleet(name, path, hosts, tag, args))
-    one, original = single_rss()
-    report(rows, one, original)
+            rows[-1].single = single_rss("--l5x", str(folder / "Bench.L5X"))
+        ten = single_rss(*TAGS)
+        for row in rows:
+            row.single = row.single or ten
+    report(rows, original_rss())
     return 0
 
 
