@@ -370,7 +370,7 @@ def report(rows: list[Row], original: float | None) -> None:
     for row in rows:
         if (
             row.name.startswith("controllogix")
-            and row.devices >= 1000
+            and row.devices == 1000
             and "workers" not in row.name
         ):
             swept = row.swept
