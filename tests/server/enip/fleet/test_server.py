@@ -174,3 +174,45 @@ def read_y(host: str, port: int) -> list:
     with client.connector(host, port, timeout=5) as conn:
         ((*_, value),) = conn.synchronous(client.parse_operations(["Y"]))
     return value
+
+
+def test_an_open_file_limit_too_low_is_named_and_the_failures_summed(tmp_path) -> None:
+    """With room for the sockets of only some devices, the fleet says so once, serves those
+    it can, logs a few failures one by one and the rest in one line by cause."""
+    import signal
+    import subprocess
+    import sys
+
+    port = free_port(("127.0.25.1",))
+    path = tmp_path / "fleet.toml"
+    path.write_text(
+        f'[[device]]\nkind = "controllogix"\naddress = "127.0.25.1"\ncount = 80\nport = {port}\n'
+        'tags = ["X=DINT"]\n'
+    )
+
+    # The child lowers its own limit before it runs the fleet (no preexec_fn in a threaded
+    # test runner).
+    run = (
+        "import resource, runpy, sys; resource.setrlimit(resource.RLIMIT_NOFILE, (120, 120));"
+        " sys.argv[0] = 'enip_fleet';"
+        " runpy.run_module('cpppo.server.enip.fleet', run_name='__main__', alter_sys=True)"
+    )
+    process = subprocess.Popen(
+        [sys.executable, "-c", run, str(path)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        ready = process.stdout.readline()
+        served = int(ready.split()[1])
+        assert ready.endswith("of 80 devices serving\n") and 0 < served < 80, ready
+    finally:
+        process.send_signal(signal.SIGTERM)
+        _, stderr = process.communicate(timeout=20)
+    assert process.returncode == 0
+    assert "The open-file limit (120) holds the sockets of about" in stderr
+    assert stderr.count("cannot serve: [Errno 24]") == 10
+    assert f"{80 - served - 10} more devices cannot serve:" in stderr
+    assert "Traceback" not in stderr

@@ -26,6 +26,7 @@ from typing import Any
 
 from cpppo.misc import NORMAL
 
+from ..net.capacity import FD_RESERVE, raise_fd_limit
 from ..net.control import ServerControl
 from ..net.server import READ_SIZE, EnipServer
 from ..sim.attribute import Attribute
@@ -42,6 +43,8 @@ log = logging.getLogger("enip.fleet")
 RATE_INTERVAL = 1.0
 #: Devices bound at once while starting (binding is quick; this bounds the burst of sockets).
 BIND_BATCH = 256
+#: Devices whose failure to start is logged one by one (the rest in one line, by cause).
+FAILURES_LOGGED = 10
 
 
 class FleetServer:
@@ -158,6 +161,7 @@ class FleetServer:
         self._executor = concurrent.futures.ThreadPoolExecutor(
             max_workers=self.workers, thread_name_prefix="fleet-attr"
         )
+        self._check_files()
         failed: list[FleetDevice] = []
         for first in range(0, len(self.devices), BIND_BATCH):
             batch = self.devices[first : first + BIND_BATCH]
@@ -168,7 +172,15 @@ class FleetServer:
                 if isinstance(result, BaseException):
                     device.state, device.error = "failed", str(result)
                     failed.append(device)
-                    log.error("%s (%s): cannot serve: %s", device.name, device.key, result)
+                    if len(failed) <= FAILURES_LOGGED:
+                        log.error("%s (%s): cannot serve: %s", device.name, device.key, result)
+        if len(failed) > FAILURES_LOGGED:
+            causes = Counter(device.error for device in failed[FAILURES_LOGGED:])
+            log.error(
+                "%d more devices cannot serve: %s",
+                len(failed) - FAILURES_LOGGED,
+                "; ".join(f"{count} x {cause}" for cause, count in causes.most_common(3)),
+            )
 
         def listener(name: str, value: bool) -> None:
             if name == "done" and value:
@@ -197,6 +209,21 @@ class FleetServer:
             self.startup_seconds,
         )
         return failed
+
+    def _check_files(self) -> None:
+        """Warn, once, when the open-file limit cannot hold every device's sockets."""
+        sockets = sum(
+            (self.tcp + self.udp) if device.kind in ENIP_KINDS else 1 for device in self.devices
+        )
+        files = raise_fd_limit(sockets + FD_RESERVE)
+        if sockets + FD_RESERVE > files:
+            log.warning(
+                "The open-file limit (%d) holds the sockets of about %d of the %d devices:"
+                " raise it (ulimit -n; the hard limit) or shard the fleet (--workers)",
+                files,
+                max(0, files - FD_RESERVE) * len(self.devices) // max(sockets, 1),
+                len(self.devices),
+            )
 
     def _finish(self) -> None:
         if self._done is not None:

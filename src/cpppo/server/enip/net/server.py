@@ -231,7 +231,14 @@ class EnipServer:
                         backlog=BACKLOG,
                         family=socket.AF_INET6 if ":" in self.host else socket.AF_INET,
                     )
-                    port = self._tcp_server.sockets[0].getsockname()[1]
+                    sockets = self._tcp_server.sockets
+                    if not sockets:  # asyncio skips an address whose socket() failed
+                        self._tcp_server.close()
+                        self._tcp_server = None
+                        family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
+                        socket.socket(family, socket.SOCK_STREAM).close()  # raises the cause
+                        raise OSError(f"no TCP socket could be made for {self.host}:{port}")
+                    port = sockets[0].getsockname()[1]
                 if self.udp:
                     transport, _ = await loop.create_datagram_endpoint(
                         lambda: UdpEndpoint(self), sock=await self._udp_socket(port)
