@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import argparse
 import logging
 import logging.handlers
 import time
-from typing import Any
+from typing import Any, NoReturn
 
 #: Extra log levels between INFO (20) and WARNING (30), as the spec names them.
 NORMAL = 25
@@ -92,3 +93,12 @@ def parse_address(
         if not 0 <= port <= 65535:
             raise ValueError(f"port {port} is outside 0-65535 in address {text!r}")
     return host or default_host, port
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """An ArgumentParser that reports a bad argument as one line on stderr,
+    ``<prog>: error: <message>``, and exits with status 2 (no usage block, no traceback)."""
+
+    def error(self, message: str) -> NoReturn:
+        """Print ``<prog>: error: <message>`` and exit with status 2."""
+        self.exit(2, f"{self.prog}: error: {message}\n")

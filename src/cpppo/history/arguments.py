@@ -6,17 +6,15 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from ..misc import OneLineParser
 from .times import duration, timestamp
 from .zones import get_zone
 
 __all__ = ["Parser", "add_window", "window"]
 
 
-class Parser(argparse.ArgumentParser):
-    """An argument parser that reports a bad argument in one line (exit status 2)."""
-
-    def error(self, message: str) -> None:  # type: ignore[override]
-        self.exit(2, f"{self.prog}: error: {message}\n")
+#: The history command lines' parser: a bad argument is one line, exit status 2.
+Parser = OneLineParser
 
 
 def add_window(parser: argparse.ArgumentParser, verb: str = "print") -> None:

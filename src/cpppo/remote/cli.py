@@ -8,7 +8,7 @@ import signal
 import threading
 from typing import NoReturn
 
-from ..misc import log_setup, verbosity_level
+from ..misc import OneLineParser, log_setup, verbosity_level
 from .addresses import RegisterSpec, SerialOptions, is_serial, parse_host_port, parse_spec
 
 
@@ -16,11 +16,8 @@ class UsageError(Exception):
     """A bad command-line argument: one line on stderr, exit status 2."""
 
 
-class Parser(argparse.ArgumentParser):
-    """ArgumentParser whose errors are one line on stderr and exit status 2."""
-
-    def error(self, message: str) -> NoReturn:
-        self.exit(2, f"{self.prog}: error: {message}\n")
+#: The Modbus command lines' parser: a bad argument is one line, exit status 2.
+Parser = OneLineParser
 
 
 def add_common(parser: argparse.ArgumentParser) -> None:

@@ -22,9 +22,9 @@ import signal
 import sys
 import threading
 from collections.abc import Callable, MutableMapping, Sequence
-from typing import Any, NamedTuple, NoReturn
+from typing import Any, NamedTuple
 
-from cpppo.misc import NORMAL, log_setup
+from cpppo.misc import NORMAL, OneLineParser, log_setup
 
 from .codec import epath
 from .codec.identity import revision_word
@@ -84,13 +84,6 @@ _TCPIP_INTS = (
 )
 
 
-class _Parser(argparse.ArgumentParser):
-    """An ArgumentParser whose errors are one line on stderr and exit status 2."""
-
-    def error(self, message: str) -> NoReturn:
-        self.exit(2, f"{self.prog}: error: {message}\n")
-
-
 def make_parser(
     prog: str = "enip_server",
     description: str = "Simulate an Allen-Bradley ControlLogix controller (EtherNet/IP CIP).",
@@ -99,7 +92,7 @@ def make_parser(
     """The command-line parser: every option docs/enip-server.md lists. A module serving the
     simulator with options of its own (weather, poll_test) names itself, says what it
     simulates, and adds its options for ``--help``."""
-    parser = _Parser(prog=prog, description=description, usage=usage)
+    parser = OneLineParser(prog=prog, description=description, usage=usage)
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more logging")
     parser.add_argument(
         "-a",

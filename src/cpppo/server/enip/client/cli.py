@@ -18,10 +18,10 @@ import logging
 import sys
 import time
 from collections.abc import Sequence
-from typing import Any, NoReturn
+from typing import Any
 
 from cpppo import misc
-from cpppo.misc import NORMAL, log_setup
+from cpppo.misc import NORMAL, OneLineParser, log_setup
 
 from ..codec.errors import DecodeError
 from .blocking import (
@@ -47,12 +47,8 @@ __all__ = [
 ]
 
 
-class ArgumentParser(argparse.ArgumentParser):
-    """An argparse parser that reports a bad argument as one line on stderr and exits 2."""
-
-    def error(self, message: str) -> NoReturn:
-        """Print ``<prog>: error: <message>`` and exit with status 2."""
-        self.exit(2, f"{self.prog}: error: {message}\n")
+#: The parser of every EtherNet/IP command line: a bad argument is one line, exit status 2.
+ArgumentParser = OneLineParser
 
 
 def parse_address(text: str | None, host: str = "localhost", port: int = DEFAULT_PORT) -> tuple:

@@ -18,9 +18,9 @@ import socket
 import sys
 import threading
 from collections.abc import Sequence
-from typing import Any, NoReturn
+from typing import Any
 
-from cpppo.misc import log_setup
+from cpppo.misc import OneLineParser, log_setup
 
 from ..net.control import ServerControl
 from ..net.server import parse_address, run
@@ -30,13 +30,6 @@ from .spec import FleetError, FleetSpec, load_fleet
 __all__ = ["main", "make_parser", "select_member"]
 
 PROG = "enip_fleet"
-
-
-class _Parser(argparse.ArgumentParser):
-    """Errors are one line on stderr and exit status 2."""
-
-    def error(self, message: str) -> NoReturn:
-        self.exit(2, f"{self.prog}: error: {message}\n")
 
 
 def _positive(text: str) -> int:
@@ -51,7 +44,7 @@ def _positive(text: str) -> int:
 
 def make_parser() -> argparse.ArgumentParser:
     """The command line's parser."""
-    parser = _Parser(
+    parser = OneLineParser(
         prog=PROG,
         description="Serve a fleet of simulated EtherNet/IP controllers, PowerFlex drives and"
         " Modbus devices, each on its own address, from one process (docs/fleet.md).",
