@@ -207,7 +207,10 @@ class DeviceFactory:
 
             add_powerflex(controller)
         for name, status in spec.errors.items():
-            controller.tags[name].attribute.error = status
+            tag = controller.tags.get(name)
+            if tag is None:
+                raise ValueError(f"errors: the device has no tag {name!r}")
+            tag.attribute.error = status
         return controller
 
     def device(self, spec: DeviceSpec) -> FleetDevice:
@@ -226,10 +229,7 @@ class DeviceFactory:
                 spec.registers, address=(spec.host, spec.port), units=spec.units, faults=faults
             )
             return FleetDevice(spec, control, modbus=modbus)
-        try:
-            controller = self.controller(spec)
-        except KeyError as exc:
-            raise ValueError(f"no tag {exc.args[0]!r}") from None
+        controller = self.controller(spec)
         return FleetDevice(
             spec, control, controller=controller, behaviours=self.behaviours(spec, controller)
         )
