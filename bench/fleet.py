@@ -56,13 +56,14 @@ SERIAL_BASE = 0x10000
 
 
 def free_port() -> int:
-    """A port free for TCP and UDP on 127.0.0.1 (the fleet binds it on every 127.0.x.y)."""
+    """A port free for TCP and UDP on every address (0.0.0.0), so on each 127.0.x.y a fleet's
+    devices bind (bench/fleet_discovery.py uses it too)."""
     for _ in range(50):
         with socket.socket() as tcp, socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
-            tcp.bind(("127.0.0.1", 0))
-            port = tcp.getsockname()[1]
+            tcp.bind(("0.0.0.0", 0))
+            port = int(tcp.getsockname()[1])
             try:
-                udp.bind(("127.0.0.1", port))
+                udp.bind(("0.0.0.0", port))
             except OSError:
                 continue
             return port

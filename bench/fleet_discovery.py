@@ -24,6 +24,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from fleet import free_port  # bench/fleet.py (this folder is first on sys.path)
+
 from cpppo.server.enip.codec.encap import Command, encode_encap
 
 #: Run as ``python -c SERVER FLEET_FILE BATCH PACE``: the fleet with the discovery's pacing set.
@@ -41,20 +43,6 @@ async def main():
     await server.stop()
 asyncio.run(main())
 """
-
-
-def free_port() -> int:
-    """A port free on 0.0.0.0 for TCP and UDP."""
-    for _ in range(50):
-        with socket.socket() as tcp, socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
-            tcp.bind(("0.0.0.0", 0))
-            port = tcp.getsockname()[1]
-            try:
-                udp.bind(("0.0.0.0", port))
-            except OSError:
-                continue
-            return port
-    raise RuntimeError("no free port")
 
 
 def measure(

@@ -5,6 +5,9 @@
 - :func:`closing_all`: a factory whose every product is stopped when the block ends (the body
   of the ``start(...)``-style fixtures).
 - :func:`stop_process`: SIGTERM a subprocess, SIGKILL it if it lingers.
+- :func:`free_port`: a port free for TCP (and UDP) on every one of some addresses.
+- :func:`fleet_process`: ``python -m cpppo.server.enip.fleet`` in a subprocess until its ready
+  line (and web URL); always stopped. :func:`all_serving`: assert that every device serves.
 - :func:`chromium_path`, :func:`chromium`, :class:`Cdp`: headless Chromium driven over the
   DevTools protocol, for the real-browser dashboard tests (Chromium required under ``CI=true``).
 """
@@ -18,9 +21,13 @@ import os
 import pathlib
 import shutil
 import signal
+import socket
 import subprocess
+import sys
+import threading
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import aiohttp
@@ -76,6 +83,99 @@ def stop_process(process: subprocess.Popen, timeout: float = 10.0) -> int:
             process.kill()
             process.wait(timeout)
     return process.returncode
+
+
+def free_port(hosts: Sequence[str] = ("0.0.0.0",), udp: bool = True, tries: int = 50) -> int:
+    """A port free for TCP (and, with ``udp``, UDP) on every one of ``hosts``: a port the system
+    picks on ``hosts[0]``, then bound on each host in turn (one at a time, so "0.0.0.0" may be
+    listed beside specific addresses). The default, "0.0.0.0", is a port free on every local
+    address, so on each 127.x.y.z a fleet's devices use. RuntimeError after ``tries`` ports."""
+    kinds = (socket.SOCK_STREAM, socket.SOCK_DGRAM) if udp else (socket.SOCK_STREAM,)
+    for _ in range(tries):
+        with socket.socket() as probe:
+            probe.bind((hosts[0], 0))
+            port = int(probe.getsockname()[1])
+        try:
+            for host in hosts:
+                for kind in kinds:
+                    with socket.socket(socket.AF_INET, kind) as sock:
+                        sock.bind((host, port))
+        except OSError:
+            continue
+        return port
+    raise RuntimeError(f"no port free on every one of {', '.join(hosts)}")
+
+
+@dataclass
+class FleetRun:
+    """A fleet CLI process of :func:`fleet_process`: the lines of its stdout read while waiting
+    for it to serve, its ready line (``enip_fleet: N of M devices serving``; "" if none came)
+    and the web API's URL it printed next (None without ``-w``/``--web``, or if none came)."""
+
+    process: subprocess.Popen[str]
+    lines: list[str] = field(default_factory=list)
+    ready: str = ""
+    url: str | None = None
+
+
+def _read_ready(run: FleetRun, web: bool, timeout: float) -> None:
+    """Read ``run``'s stdout into it until its ready line (and the URL after, if ``web``), EOF
+    or ``timeout`` seconds."""
+    stdout = run.process.stdout
+    assert stdout is not None
+
+    def read() -> None:
+        while not run.ready or (web and run.url is None):
+            line = stdout.readline()
+            if not line:
+                return
+            run.lines.append(line.strip())
+            if run.ready:
+                run.url = run.lines[-1]
+            elif "devices serving" in line:
+                run.ready = run.lines[-1]
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    reader.join(timeout)
+
+
+@contextlib.contextmanager
+def fleet_process(
+    fleet: str | os.PathLike[str],
+    *args: str,
+    env: dict[str, str] | None = None,
+    ready_timeout: float = 60.0,
+    prefix: Sequence[str] = (),
+    **popen: Any,
+) -> Iterator[FleetRun]:
+    """Run ``python -m cpppo.server.enip.fleet FLEET ARGS...`` (after ``prefix``, e.g. ``ip netns
+    exec NS``) and wait up to ``ready_timeout`` seconds for its ready line, and its web URL when
+    ``-w``/``--web`` is among ``args``; yields the :class:`FleetRun` (asserting nothing: the
+    test checks the lines and the process). ``env`` defaults to this process's environment
+    without CPPPO_WEB_TOKEN; ``popen`` goes to Popen (stderr: a pipe unless given). At the end
+    the process is always stopped: SIGTERM, SIGKILL if it lingers (:func:`stop_process`)."""
+    if env is None:
+        env = {key: value for key, value in os.environ.items() if key != "CPPPO_WEB_TOKEN"}
+    popen.setdefault("stderr", subprocess.PIPE)
+    command = [*prefix, sys.executable, "-m", "cpppo.server.enip.fleet", os.fspath(fleet), *args]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, env=env, **popen)
+    try:
+        run = FleetRun(process)
+        web = any(arg in ("-w", "--web") or arg.startswith("--web=") for arg in args)
+        _read_ready(run, web, ready_timeout)
+        yield run
+    finally:
+        stop_process(process)
+
+
+def all_serving(run: FleetRun, devices: int) -> str:
+    """The web URL of a :func:`fleet_process` started with ``-w``; AssertionError unless its
+    ready line says all ``devices`` serve and it printed the URL."""
+    ready = f"enip_fleet: {devices} of {devices} devices serving"
+    assert run.ready == ready, (run.lines, run.process.poll())
+    assert run.url is not None and run.url.startswith("http://"), run.lines
+    return run.url
 
 
 CHROMIUM_FLAGS = (

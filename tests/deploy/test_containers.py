@@ -23,7 +23,6 @@ import os
 import re
 import shlex
 import shutil
-import socket
 import subprocess
 import sys
 import urllib.error
@@ -35,7 +34,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from helpers import stop_process, wait_until
+from helpers import free_port, stop_process, wait_until
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -53,6 +52,8 @@ BIN = Path(sys.executable).parent
 KUBERNETES_VERSION = "1.30.0"
 #: What the image's entry point runs when its first argument is not a program.
 SIMULATOR = ("python", "-m", "cpppo.server.enip")
+#: Where a test serves what the image serves on 0.0.0.0: its ports are free for TCP and UDP here.
+LOOPBACK = ("127.0.0.1",)
 
 
 def tool(name: str) -> str:
@@ -155,20 +156,6 @@ def image(path: Path = DOCKERFILE) -> Image:
     return Image(env, entrypoint, cmd, healthcheck, options, copies, exposed)
 
 
-def free_port() -> int:
-    """A port free for both TCP and UDP on 127.0.0.1 (as the simulator binds both)."""
-    for _ in range(50):
-        with socket.socket() as tcp, socket.socket(type=socket.SOCK_DGRAM) as udp:
-            tcp.bind(("127.0.0.1", 0))
-            port = tcp.getsockname()[1]
-            try:
-                udp.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    raise AssertionError("no port free for both TCP and UDP")
-
-
 def localize(word: str, ports: Mapping[int, int], hosts: Mapping[str, str] = {}) -> str:
     """``word`` (an argument, an environment value, a file) rewritten for a test on loopback:
     0.0.0.0 and each name of ``hosts`` become their loopback address, and each port of
@@ -196,7 +183,7 @@ class Ports:
 @pytest.fixture
 def ports() -> Ports:
     """Free ports for a simulator's EtherNet/IP and web API."""
-    return Ports(free_port(), free_port())
+    return Ports(free_port(LOOPBACK), free_port(LOOPBACK))
 
 
 def container_env(env: Mapping[str, str], ports: Ports) -> dict[str, str]:

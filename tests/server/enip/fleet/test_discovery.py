@@ -29,26 +29,10 @@ from cpppo.server.enip.codec.encap import Command, decode_encap, encode_encap
 from cpppo.server.enip.fleet import discovery
 from cpppo.server.enip.fleet.server import FleetServer
 from cpppo.server.enip.fleet.spec import loads_fleet
+from helpers import fleet_process, free_port
 
 HOSTS = tuple(f"127.0.61.{n}" for n in range(1, 21))
 SERIAL = 0x5100
-
-
-def free_udp_port(hosts: tuple[str, ...]) -> int:
-    """A port free for TCP and UDP on every one of ``hosts`` and 0.0.0.0 (bounded tries)."""
-    for _ in range(50):
-        with socket.socket() as probe:
-            probe.bind((hosts[0], 0))
-            port = probe.getsockname()[1]
-        try:
-            for host in (*hosts, "0.0.0.0"):
-                for kind in (socket.SOCK_STREAM, socket.SOCK_DGRAM):
-                    with socket.socket(socket.AF_INET, kind) as other:
-                        other.bind((host, port))
-            return port
-        except OSError:
-            continue
-    raise RuntimeError("no port free on every address")
 
 
 def fleet(port: int, extra: str = "") -> FleetServer:
@@ -106,7 +90,7 @@ def client():
 
 
 async def test_every_device_answers_a_loopback_broadcast(client) -> None:
-    port = free_udp_port(HOSTS)
+    port = free_port((*HOSTS, "0.0.0.0"))
     server = fleet(port)
     assert not await server.start()
     try:
@@ -138,7 +122,7 @@ async def test_every_device_answers_a_loopback_broadcast(client) -> None:
 
 
 async def test_a_flood_of_broadcasts_is_answered_once_per_interval(client) -> None:
-    port = free_udp_port(HOSTS)
+    port = free_port((*HOSTS, "0.0.0.0"))
     server = fleet(port)
     assert not await server.start()
     try:
@@ -158,7 +142,7 @@ async def test_a_flood_of_broadcasts_is_answered_once_per_interval(client) -> No
 
 
 async def test_a_delayed_device_answers_late(client) -> None:
-    port = free_udp_port(HOSTS)
+    port = free_port((*HOSTS, "0.0.0.0"))
     server = fleet(port, 'delay = "0.3"')
     assert not await server.start()
     try:
@@ -258,21 +242,11 @@ serial = "0x7700 + n"
 """
     )
     assert IP is not None
-    server = subprocess.Popen(
-        [IP, "netns", "exec", namespace, sys.executable, "-m", "cpppo.server.enip.fleet",
-         str(plant)],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=str(tmp_path),
-    )  # fmt: skip
-    try:
-        assert server.stdout is not None
-        ready = ""
-        deadline = time.monotonic() + 30
-        while "devices serving" not in ready and time.monotonic() < deadline:
-            line = server.stdout.readline()
-            if not line:
-                break
-            ready += line
-        assert "10 of 10 devices serving" in ready, ready
+    netns = (IP, "netns", "exec", namespace)
+    with fleet_process(
+        plant, prefix=netns, ready_timeout=30, stderr=subprocess.STDOUT, cwd=str(tmp_path)
+    ) as server:
+        assert "10 of 10 devices serving" in server.ready, server.lines
         hosts = tmp_path / "hosts"
         hosts.write_text(f"127.0.0.1 localhost\n{CLIENT_ADDRESS} {socket.gethostname()}\n")
         outer = [os.readlink(f"/proc/self/ns/{kind}") for kind in ("net", "mnt")]
@@ -289,10 +263,3 @@ serial = "0x7700 + n"
         seen = {(d["IPAddress"], int(d["SerialNumber"], 16)) for d in found["devices"]}
         assert seen == {(host, 0x7700 + n) for n, host in enumerate(DEVICES)}, found
         assert len(found["devices"]) % len(DEVICES) == 0
-    finally:
-        server.send_signal(signal.SIGTERM)
-        try:
-            server.wait(10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait(5)

@@ -13,13 +13,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import os
-import signal
 import socket
 import subprocess
 import sys
 import textwrap
-import threading
 import time
 import urllib.error
 import urllib.request
@@ -34,6 +31,7 @@ from cpppo.server.enip import client
 from cpppo.server.enip.fleet.cli import main, select_member
 from cpppo.server.enip.fleet.server import FleetServer
 from cpppo.server.enip.fleet.spec import loads_fleet
+from helpers import all_serving, fleet_process, free_port, stop_process
 
 pytest.importorskip("aiohttp")
 pytestmark = pytest.mark.timeout(120)
@@ -73,20 +71,6 @@ registers = ["40001-40010=7"]
 """
 
 
-def free_port() -> int:
-    """A port free for TCP and UDP on every address (so on each 127.x device address)."""
-    for _ in range(50):
-        with socket.socket() as tcp, socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
-            tcp.bind(("0.0.0.0", 0))
-            port = int(tcp.getsockname()[1])
-            try:
-                udp.bind(("0.0.0.0", port))
-            except OSError:
-                continue
-            return port
-    raise RuntimeError("no free port")
-
-
 def plc_host(n: int) -> str:
     """The address of controller ``n`` (0-based)."""
     return f"{PLC_NET}.{n + 1}"
@@ -121,49 +105,14 @@ class Served:
             return [(result[4], result[5]) for result in conn.synchronous(ops, timeout=timeout)]
 
 
-def _lines(process: subprocess.Popen[str], count: int, timeout: float) -> list[str]:
-    """The first ``count`` lines of the process's stdout (fewer at EOF or timeout)."""
-    got: list[str] = []
-
-    def read() -> None:
-        assert process.stdout is not None
-        while len(got) < count:
-            line = process.stdout.readline()
-            if not line:
-                return
-            got.append(line.strip())
-
-    reader = threading.Thread(target=read, daemon=True)
-    reader.start()
-    reader.join(timeout)
-    return got
-
-
 @contextlib.contextmanager
 def serve(fleet: Path, port: int, devices: int, *args: str) -> Iterator[Served]:
     """Run the fleet CLI on ``fleet`` until it reports every device serving; always stop it."""
-    command = [sys.executable, "-m", "cpppo.server.enip.fleet", str(fleet), "--port", str(port)]
-    command += ["-w", "127.0.0.1:0", *args]
-    env = {key: value for key, value in os.environ.items() if key != "CPPPO_WEB_TOKEN"}
-    process = subprocess.Popen(
-        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
-    )
-    try:
-        lines = _lines(process, 2, 60)
-        assert len(lines) == 2, (lines, process.poll())
-        assert lines[0] == f"enip_fleet: {devices} of {devices} devices serving"
-        assert lines[1].startswith("http://127.0.0.1:")
-        yield Served(process, port, lines[1])
-        process.send_signal(signal.SIGTERM)  # a clean stop: exit status 0
-        assert process.wait(10) == 0
-    finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(10)
+    with fleet_process(fleet, "--port", str(port), "-w", "127.0.0.1:0", *args) as run:
+        url = all_serving(run, devices)
+        assert url.startswith("http://127.0.0.1:"), url
+        yield Served(run.process, port, url)
+        assert stop_process(run.process) == 0  # SIGTERM: a clean stop
 
 
 @pytest.fixture(scope="module")

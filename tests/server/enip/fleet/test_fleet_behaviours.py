@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import socket
 import subprocess
 import sys
 import time
@@ -25,6 +24,7 @@ from cpppo.server.enip.fleet.cli import main
 from cpppo.server.enip.fleet.server import FleetServer
 from cpppo.server.enip.fleet.spec import FleetError, load_fleet, loads_fleet
 from cpppo.server.enip.fleet.web import start_fleet_web
+from helpers import free_port
 
 NET = "127.0.31"
 DEVICES = 3
@@ -57,22 +57,6 @@ behaviour_rate = 20
 """.replace("NET", NET).replace("DEVICES", str(DEVICES))
 
 
-def free_port(hosts: list[str]) -> int:
-    """A TCP port free on every one of ``hosts`` (bounded tries)."""
-    for _ in range(50):
-        with socket.socket() as probe:
-            probe.bind((hosts[0], 0))
-            port = int(probe.getsockname()[1])
-        try:
-            for host in hosts[1:]:
-                with socket.socket() as other:
-                    other.bind((host, port))
-            return port
-        except OSError:
-            continue
-    raise RuntimeError("no port free on every address")
-
-
 def hosts() -> list[str]:
     return [f"{NET}.{n + 1}" for n in range(DEVICES)] + [f"{NET}.9"]
 
@@ -93,7 +77,7 @@ def get(url: str) -> Any:
 @contextlib.asynccontextmanager
 async def served(text: str) -> AsyncIterator[tuple[FleetServer, int, str]]:
     """The fleet of ``text`` (PORT replaced) on this loop with its web API; always stopped."""
-    port = free_port(hosts())
+    port = free_port(hosts(), udp=False)
     fleet = FleetServer(loads_fleet(text.replace("PORT", str(port))), udp=False)
     assert not await fleet.start()
     web = None

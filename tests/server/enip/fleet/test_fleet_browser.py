@@ -17,11 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import os
-import signal
-import socket
 import subprocess
-import sys
 import threading
 import time
 import urllib.request
@@ -33,7 +29,15 @@ from typing import Any
 import pytest
 
 from cpppo.server.enip import client
-from helpers import Cdp, chromium, chromium_path
+from helpers import (
+    Cdp,
+    all_serving,
+    chromium,
+    chromium_path,
+    fleet_process,
+    free_port,
+    stop_process,
+)
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(90)]
 
@@ -71,20 +75,6 @@ registers = ["40001-40010=7"]
 """
 
 
-def free_port() -> int:
-    """A port free for TCP and UDP on every address (so on each 127.x device address)."""
-    for _ in range(50):
-        with socket.socket() as tcp, socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
-            tcp.bind(("0.0.0.0", 0))
-            port = int(tcp.getsockname()[1])
-            try:
-                udp.bind(("0.0.0.0", port))
-            except OSError:
-                continue
-            return port
-    raise RuntimeError("no free port")
-
-
 @dataclass
 class Served:
     """The fleet CLI in a subprocess: its device port and web API's URL."""
@@ -107,55 +97,16 @@ class Served:
             return int(next(iter(conn.synchronous(ops, timeout=5)))[4])
 
 
-def _lines(process: subprocess.Popen[str], count: int, timeout: float) -> list[str]:
-    """The first ``count`` lines of the process's stdout (fewer at EOF or timeout)."""
-    got: list[str] = []
-
-    def read() -> None:
-        assert process.stdout is not None
-        while len(got) < count:
-            line = process.stdout.readline()
-            if not line:
-                return
-            got.append(line.strip())
-
-    reader = threading.Thread(target=read, daemon=True)
-    reader.start()
-    reader.join(timeout)
-    return got
-
-
 @contextlib.contextmanager
 def serve(fleet: Path, port: int) -> Iterator[Served]:
     """Run the fleet CLI (web token :data:`TOKEN`) until it reports every device serving; always
     stop it."""
-    command = [sys.executable, "-m", "cpppo.server.enip.fleet", str(fleet), "--port", str(port)]
-    command += ["-w", "127.0.0.1:0", "--web-token", TOKEN]
-    env = {key: value for key, value in os.environ.items() if key != "CPPPO_WEB_TOKEN"}
-    process = subprocess.Popen(
-        command,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-        env=env,
-        start_new_session=True,
-    )
-    try:
-        lines = _lines(process, 2, 60)
-        assert len(lines) == 2, (lines, process.poll())
-        assert lines[0] == f"enip_fleet: {DEVICES} of {DEVICES} devices serving"
-        assert lines[1].startswith("http://127.0.0.1:")
-        yield Served(process, port, lines[1].rstrip("/"))
-        process.send_signal(signal.SIGTERM)  # a clean stop: exit status 0
-        assert process.wait(10) == 0
-    finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(10)
+    args = ("--port", str(port), "-w", "127.0.0.1:0", "--web-token", TOKEN)
+    with fleet_process(fleet, *args, stderr=subprocess.DEVNULL, start_new_session=True) as run:
+        url = all_serving(run, DEVICES)
+        assert url.startswith("http://127.0.0.1:"), url
+        yield Served(run.process, port, url.rstrip("/"))
+        assert stop_process(run.process) == 0  # SIGTERM: a clean stop
 
 
 @pytest.fixture(scope="module")

@@ -5,8 +5,6 @@ the type header, so that ``enip_server --replay FILE`` serves it again."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import socket
 import time
 from types import SimpleNamespace
 
@@ -20,29 +18,12 @@ from cpppo.server.enip.fleet.history import FleetHistory, HeaderLogger, file_nam
 from cpppo.server.enip.fleet.server import FleetServer
 from cpppo.server.enip.fleet.spec import loads_fleet
 from cpppo.server.enip.sim.controller import Controller
+from helpers import free_port
 
 pytestmark = pytest.mark.timeout(60)
 
 HOSTS = ("127.0.17.1", "127.0.17.2", "127.0.17.3")
 TYPES = {"Level": TagType("REAL"), "Counts": TagType("DINT", (10,))}
-
-
-def shared_free_port(hosts: tuple[str, ...]) -> int:
-    """A port free for TCP and UDP on every one of ``hosts`` (bounded tries)."""
-    for _ in range(50):
-        with socket.socket() as probe:
-            probe.bind((hosts[0], 0))
-            port = probe.getsockname()[1]
-        try:
-            with contextlib.ExitStack() as stack:
-                for host in hosts:
-                    for kind in (socket.SOCK_STREAM, socket.SOCK_DGRAM):
-                        sock = stack.enter_context(socket.socket(socket.AF_INET, kind))
-                        sock.bind((host, port))
-            return port
-        except OSError:
-            continue
-    raise RuntimeError("no port free on every address")
 
 
 def fleet_text(port: int) -> str:
@@ -85,7 +66,7 @@ def records(path) -> list:
 
 async def test_each_device_records_its_own_io_and_replays(tmp_path, enip_server_process):
     directory = tmp_path / "history"
-    port = shared_free_port(HOSTS)
+    port = free_port(HOSTS)
     history = FleetHistory(directory)
 
     def work() -> None:
@@ -141,7 +122,7 @@ async def test_each_device_records_its_own_io_and_replays(tmp_path, enip_server_
 
 async def test_rotated_files_each_begin_with_the_header(tmp_path):
     directory = tmp_path / "history"
-    port = shared_free_port(HOSTS)
+    port = free_port(HOSTS)
     history = FleetHistory(directory, rotate_bytes=300, keep=None)
     written = [f"Counts[{i}]=(DINT){i + 100}" for i in range(10)]
 
@@ -210,7 +191,7 @@ def test_hook_chains_records_plain_values_and_is_removed_at_close(tmp_path):
 async def test_refused_accesses_are_recorded_as_comments(tmp_path):
     """As historize records a failure: a comment naming the tag and the status; no record."""
     directory = tmp_path / "history"
-    port = shared_free_port(HOSTS)
+    port = free_port(HOSTS)
     history = FleetHistory(directory)
     fleet_holder: list[FleetServer] = []
 

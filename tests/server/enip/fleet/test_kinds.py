@@ -5,7 +5,6 @@
 from __future__ import annotations
 
 import asyncio
-import socket
 import textwrap
 import time
 from pathlib import Path
@@ -20,19 +19,13 @@ from cpppo.server.enip.fleet.spec import loads_fleet
 from cpppo.server.enip.fleet.web import LocalFleet, make_fleet_app
 from cpppo.server.enip.importers.json import save_json
 from cpppo.server.enip.logix import MemberDef, TagDB
+from helpers import free_port
 
 pytest.importorskip("aiohttp")
 pytestmark = pytest.mark.timeout(60)
 
 PLCS = ("127.0.26.1", "127.0.26.2")
 DRIVES = ("127.0.27.1", "127.0.27.2")
-
-
-def free_port() -> int:
-    """A TCP port free on every address (so on each 127.x device address)."""
-    with socket.socket() as probe:
-        probe.bind(("0.0.0.0", 0))
-        return int(probe.getsockname()[1])
 
 
 def json_tag_db(path: Path) -> Path:

@@ -4,7 +4,6 @@ closed, a connection that registers no session too), and one device stopping lea
 from __future__ import annotations
 
 import asyncio
-import socket
 import time
 
 from cpppo.server.enip import client
@@ -12,23 +11,7 @@ from cpppo.server.enip.codec.encap import Command, encode_encap, encode_register
 from cpppo.server.enip.fleet.server import FleetServer
 from cpppo.server.enip.fleet.spec import loads_fleet
 from cpppo.server.enip.sim.attribute import Attribute
-
-
-def free_port(hosts: tuple[str, ...]) -> int:
-    """A TCP port free on every one of ``hosts`` (bounded tries)."""
-    for _ in range(50):
-        with socket.socket() as probe:
-            probe.bind((hosts[0], 0))
-            port = probe.getsockname()[1]
-        try:
-            for host in hosts[1:]:
-                with socket.socket() as other:
-                    other.bind((host, port))
-            return port
-        except OSError:
-            continue
-    raise RuntimeError("no port free on every address")
-
+from helpers import free_port
 
 HOSTS = ("127.0.24.1", "127.0.24.2", "127.0.24.3")
 
@@ -56,7 +39,7 @@ async def closed_within(reader: asyncio.StreamReader, seconds: float) -> bool:
 
 
 async def test_one_sweep_closes_idle_connections_of_every_device() -> None:
-    port = free_port(HOSTS)
+    port = free_port(HOSTS, udp=False)
     server = fleet(port, idle_timeout=0.4)
     assert not await server.start()
     try:
@@ -76,7 +59,7 @@ async def test_one_sweep_closes_idle_connections_of_every_device() -> None:
 
 
 async def test_stopping_one_device_leaves_the_others() -> None:
-    port = free_port(HOSTS)
+    port = free_port(HOSTS, udp=False)
     server = fleet(port)
     assert not await server.start()
     try:
@@ -104,7 +87,7 @@ async def test_stopping_one_device_leaves_the_others() -> None:
 
 async def test_a_stopped_device_serves_again_when_done_is_cleared() -> None:
     """A power cycle: done stops the device, clearing done starts it again with its values."""
-    port = free_port(HOSTS)
+    port = free_port(HOSTS, udp=False)
     server = fleet(port)
     assert not await server.start()
     try:
@@ -153,7 +136,7 @@ class SlowAttribute(Attribute):
 async def test_a_blocking_attribute_of_one_device_stalls_no_other() -> None:
     """Blocking user Attributes run in the fleet's thread pool: while a read of one device
     waits a second, a read of another device is answered at once."""
-    port = free_port(HOSTS)
+    port = free_port(HOSTS, udp=False)
     server = fleet(port, attribute_class=SlowAttribute)
     assert not await server.start()
     try:
@@ -183,7 +166,7 @@ def test_an_open_file_limit_too_low_is_named_and_the_failures_summed(tmp_path) -
     import subprocess
     import sys
 
-    port = free_port(("127.0.25.1",))
+    port = free_port(("127.0.25.1",), udp=False)
     path = tmp_path / "fleet.toml"
     path.write_text(
         f'[[device]]\nkind = "controllogix"\naddress = "127.0.25.1"\ncount = 80\nport = {port}\n'

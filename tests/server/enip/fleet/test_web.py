@@ -8,7 +8,6 @@ Devices listen on their own 127.0.x addresses, all on one free port; reads go th
 from __future__ import annotations
 
 import asyncio
-import socket
 import textwrap
 import time
 from typing import Any
@@ -19,25 +18,12 @@ from cpppo.server.enip import client
 from cpppo.server.enip.fleet.server import FleetServer
 from cpppo.server.enip.fleet.spec import loads_fleet
 from cpppo.server.enip.fleet.web import LocalFleet, make_fleet_app
+from helpers import free_port
 
 pytest.importorskip("aiohttp")
 pytestmark = pytest.mark.timeout(60)
 
 TOKEN = "fleet-secret"
-
-
-def free_port() -> int:
-    """A port free for TCP and UDP on every address (so on each 127.x device address)."""
-    for _ in range(50):
-        with socket.socket() as tcp, socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
-            tcp.bind(("0.0.0.0", 0))
-            port = tcp.getsockname()[1]
-            try:
-                udp.bind(("0.0.0.0", port))
-            except OSError:
-                continue
-            return int(port)
-    raise RuntimeError("no free port")
 
 
 def fleet_text(port: int) -> str:

@@ -10,10 +10,7 @@ import json
 import os
 import signal
 import socket
-import subprocess
-import sys
 import textwrap
-import threading
 import time
 import urllib.error
 import urllib.request
@@ -23,26 +20,13 @@ from typing import Any
 import pytest
 
 from cpppo.server.enip import client
+from helpers import all_serving, fleet_process, free_port, stop_process
 
 pytest.importorskip("aiohttp")
 pytestmark = pytest.mark.timeout(120)
 
 DEVICES = 40
 TOKEN = "workers-secret"
-
-
-def free_port() -> int:
-    """A port free for TCP and UDP on every address (so on each 127.x device address)."""
-    for _ in range(50):
-        with socket.socket() as tcp, socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
-            tcp.bind(("0.0.0.0", 0))
-            port = int(tcp.getsockname()[1])
-            try:
-                udp.bind(("0.0.0.0", port))
-            except OSError:
-                continue
-            return port
-    raise RuntimeError("no free port")
 
 
 def children(pid: int) -> set[int]:
@@ -73,24 +57,6 @@ def alive(pid: int) -> bool:
     except OSError:
         return False
     return stat.rsplit(")", 1)[1].split()[0] != "Z"
-
-
-def _lines(process: subprocess.Popen[str], count: int, timeout: float) -> list[str]:
-    """The first ``count`` lines of the process's stdout (fewer at EOF or timeout)."""
-    got: list[str] = []
-
-    def read() -> None:
-        assert process.stdout is not None
-        while len(got) < count:
-            line = process.stdout.readline()
-            if not line:
-                return
-            got.append(line.strip())
-
-    reader = threading.Thread(target=read, daemon=True)
-    reader.start()
-    reader.join(timeout)
-    return got
 
 
 def _get(url: str, token: str | None = None) -> tuple[int, Any]:
@@ -131,26 +97,16 @@ def sharded(tmp_path: Path) -> Any:
             """
         )
     )
-    command = [sys.executable, "-m", "cpppo.server.enip.fleet", str(fleet), "--workers", "2"]
-    command += ["-w", "127.0.0.1:0", "--web-token", TOKEN]
-    env = {key: value for key, value in os.environ.items() if key != "CPPPO_WEB_TOKEN"}
-    process = subprocess.Popen(
-        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
-    )
-    try:
-        lines = _lines(process, 2, 60)
-        assert len(lines) == 2, (lines, process.poll())
-        assert lines[0] == f"enip_fleet: {DEVICES} of {DEVICES} devices serving"
-        assert lines[1].startswith("http://")
-        yield process, port, lines[1]
-    finally:
-        workers = children(process.pid)
-        if process.poll() is None:
-            process.kill()
-            process.wait(10)
-        for pid in workers:  # never leave a worker behind, even when the test failed
-            if alive(pid):
-                os.kill(pid, signal.SIGKILL)
+    args = ("--workers", "2", "-w", "127.0.0.1:0", "--web-token", TOKEN)
+    with fleet_process(fleet, *args) as run:
+        try:
+            yield run.process, port, all_serving(run, DEVICES)
+        finally:
+            workers = children(run.process.pid)
+            stop_process(run.process)
+            for pid in workers:  # never leave a worker behind, even when the test failed
+                if alive(pid):
+                    os.kill(pid, signal.SIGKILL)
 
 
 def test_sharded_fleet_serves_and_stops_cleanly(sharded: Any) -> None:
@@ -251,28 +207,17 @@ def test_a_worker_that_cannot_serve_leaves_the_others(tmp_path: Path) -> None:
     with socket.socket() as taken:  # the second device's port (worker 1's only device) is taken
         taken.bind(("127.0.82.2", port))
         taken.listen()
-        command = [sys.executable, "-m", "cpppo.server.enip.fleet", str(fleet), "--workers", "2"]
-        process = subprocess.Popen(
-            [*command, "-w", "127.0.0.1:0"],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        try:
-            lines = _lines(process, 2, 60)
-            assert lines[:1] == ["enip_fleet: 1 of 2 devices serving"], lines
-            status, summary = _get(lines[1] + "api/devices")
+        with fleet_process(fleet, "--workers", "2", "-w", "127.0.0.1:0") as run:
+            assert run.ready == "enip_fleet: 1 of 2 devices serving", run.lines
+            assert run.url is not None, run.lines
+            status, summary = _get(run.url + "api/devices")
             assert status == 200 and summary["states"] == {"serving": 1, "failed": 1}
             failed = next(entry for entry in summary["list"] if entry["state"] == "failed")
             assert failed["address"] == "127.0.82.2" and "worker 1" in failed["error"]
             with client.connector("127.0.82.1", port, timeout=5) as conn:
                 results = list(conn.synchronous(client.parse_operations(["SCADA[0]"])))
             assert results[0][5] == [0]
-            workers = children(process.pid)
-            process.send_signal(signal.SIGINT)
-            assert process.wait(20) == 0
+            workers = children(run.process.pid)
+            run.process.send_signal(signal.SIGINT)
+            assert run.process.wait(20) == 0
             assert not [pid for pid in workers if alive(pid)]
-        finally:
-            if process.poll() is None:
-                process.kill()
-                process.wait(10)
