@@ -179,7 +179,15 @@ class EncapFramer:
 
     def feed(self, data: bytes | bytearray | memoryview) -> list[tuple[EncapHeader, memoryview]]:
         """Add received bytes; return the messages now complete, in order."""
-        if self._chunks:
+        chunks = self._chunks
+        if not chunks and type(data) is bytes and len(data) >= HEADER_SIZE:
+            # The common case, one whole message in one read with nothing held back, in one
+            # unpack; anything else (several, partial or too long messages) takes the loop below.
+            header = _new(EncapHeader, HEADER.unpack_from(data, 0))
+            length = header.length
+            if HEADER_SIZE + length == len(data) and length <= self.max_length:
+                return [(header, memoryview(data)[HEADER_SIZE:])]
+        if chunks:
             total = self._buffered + len(data)
             if total < self._need:
                 self._chunks.append(bytes(data))
