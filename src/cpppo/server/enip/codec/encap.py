@@ -98,6 +98,7 @@ class Command(IntEnum):
 HEADER = struct.Struct("<HHII8sI")
 HEADER_SIZE = HEADER.size
 _ZERO_CONTEXT = bytes(8)
+_SEND_UNIT_DATA = int(Command.SEND_UNIT_DATA)  # a plain int, for the hot path
 _new = tuple.__new__  # builds a NamedTuple from a struct's tuple without the keyword machinery
 
 
@@ -267,6 +268,13 @@ class SendData(NamedTuple):
 _SEND = struct.Struct("<IH")
 _RR_HEAD = struct.Struct("<IHHHHHH")  # iface, timeout, count=2, NULL, 0, 0xB2, length
 _UNIT_HEAD = struct.Struct("<IHHHHIHHH")  # iface, timeout, 2, 0xA1, 4, conn id, 0xB1, len, seq
+#: The common SendUnitData payload (2 items: 0xA1 of 4 bytes, then 0xB1) in one unpack.
+_UNIT_REQUEST = struct.Struct("<6x6sIHHH")  # (count, 0xA1, 4), conn id, 0xB1, length, seq
+_UNIT_ITEMS = _UNIT_HEAD.pack(0, 0, 2, CONNECTED_ADDRESS, 4, 0, 0, 0, 0)[6:12]
+#: A whole SendUnitData message before its CIP, in one pack: the header (options 0), then the
+#: fixed bytes (interface 0, timeout 0, 2 items, 0xA1 of 4 bytes), conn id, 0xB1, length, seq.
+_UNIT_MESSAGE = struct.Struct("<HHII8s16sIHHH")
+_UNIT_FIXED = bytes(4) + _UNIT_HEAD.pack(0, 0, 2, CONNECTED_ADDRESS, 4, 0, 0, 0, 0)[:12]
 
 
 def encode_send_data(
@@ -341,18 +349,12 @@ def encode_unit_data(
 
 def decode_unit_data(buf: bytes | bytearray | memoryview) -> tuple[int, int, memoryview]:
     """(connection id, sequence count, CIP message) of a SendUnitData payload."""
+    size = len(buf)
+    if size >= 22:
+        fixed, cid, t1, l1, seq = _UNIT_REQUEST.unpack_from(buf, 0)
+        if fixed == _UNIT_ITEMS and t1 == CONNECTED_DATA and l1 >= 2 and 20 + l1 == size:
+            return cid, seq, (buf if type(buf) is memoryview else memoryview(buf))[22:]
     mv = memoryview(buf)
-    if len(mv) >= 22:
-        _, _, count, t0, l0, cid, t1, l1, seq = _UNIT_HEAD.unpack_from(mv, 0)
-        if (
-            count == 2
-            and t0 == CONNECTED_ADDRESS
-            and l0 == 4
-            and t1 == CONNECTED_DATA
-            and l1 >= 2
-            and 20 + l1 == len(mv)
-        ):
-            return cid, seq, mv[22:]
     items = decode_send_data(mv).items
     cid = data = None
     for item in items:
@@ -403,12 +405,10 @@ def encode_unit_message(
         raise EncodeError(f"sender context of {len(context)} bytes exceeds 8")
     n = len(cip)
     try:
-        return (
-            HEADER.pack(Command.SEND_UNIT_DATA, n + 22, session, status, context, 0)
-            + _UNIT_HEAD.pack(
-                0, 0, 2, CONNECTED_ADDRESS, 4, connection_id, CONNECTED_DATA, n + 2, sequence
-            )
-            + cip
-        )
+        head = _UNIT_MESSAGE.pack(
+            _SEND_UNIT_DATA, n + 22, session, status, context, _UNIT_FIXED, connection_id,
+            CONNECTED_DATA, n + 2, sequence,
+        )  # fmt: skip
     except struct.error as exc:
         raise EncodeError(f"SendUnitData message: {exc}") from None
+    return head + cip
