@@ -40,16 +40,17 @@ class Connection:
     last_reply: bytes | None = None
     requests: int = 0
     path: list[dict] = field(default_factory=list)
+    #: Seconds of silence after which the connection is dropped (from the Forward Open's O->T
+    #: RPI and multiplier, fixed for the life of the connection).
+    timeout: float = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.timeout = timeout_seconds(self.o_t_rpi, self.multiplier)
 
     @property
     def triad(self) -> tuple[int, int, int]:
         """(connection serial number, originator vendor id, originator serial number)."""
         return (self.serial, self.vendor, self.originator_serial)
-
-    @property
-    def timeout(self) -> float:
-        """Seconds of silence after which the connection is dropped."""
-        return timeout_seconds(self.o_t_rpi, self.multiplier)
 
 
 #: CIP connections one encapsulation session may hold open at once (by default).
