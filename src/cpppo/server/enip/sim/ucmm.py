@@ -13,7 +13,7 @@ from __future__ import annotations
 import ipaddress
 import logging
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from ..codec.cip import encode_reply
@@ -69,6 +69,9 @@ class Peer:
     local: tuple[str, int] = ("0.0.0.0", ENIP_PORT)
     session: int = 0
     closing: bool = False
+    #: The Context of the last connected request served on the event loop, reused (its ``now``
+    #: updated) by the next one through the same CIP connection: they run one at a time.
+    context: Context | None = field(default=None, repr=False)
 
 
 def _header_reply(
@@ -91,6 +94,7 @@ class Ucmm:
     # ---- sessions ------------------------------------------------------------------------------
     def close(self, peer: Peer) -> None:
         """The connection ended: forget its session and drop its CIP connections."""
+        peer.context = None
         if peer.session:
             self.sessions.pop(peer.session, None)
             dropped = self.controller.connections.close_session(peer.session)
@@ -207,7 +211,13 @@ class Ucmm:
             if len(cip) < 2:
                 return _header_reply(header, EncapStatus.INCORRECT_DATA)
             max_reply = connection.t_o_size - 2
-            ctx = Context(max_reply, session, connection, peer.peer, inline, 0, now)
+            ctx = peer.context
+            if inline and ctx is not None and ctx.connection is connection:
+                ctx.now = now
+            else:
+                ctx = Context(max_reply, session, connection, peer.peer, inline, 0, now)
+                if inline:
+                    peer.context = ctx
             reply = self.controller.request(cip, ctx)
             if len(reply) > max_reply:  # never more than the connection's T->O size
                 reply = encode_reply(cip[0] & 0x7F, Status.REPLY_DATA_TOO_LARGE)
