@@ -56,3 +56,35 @@ def test_slow_attribute_does_not_delay_other_clients(enip_simulator_factory, fas
     assert still_slow, "the fast reads were not concurrent with the slow one"
     assert max(latencies) < 0.25, latencies
     assert slow_result["reply"].Status == "Success" and slow_result["elapsed"] >= 0.95
+
+
+def test_one_connections_replies_keep_its_requests_order(enip_simulator_factory):
+    """A request that reaches a blocking Attribute runs off the loop; a request of the same
+    connection that arrives meanwhile (in a later read) waits for it: replies in request order."""
+    import socket
+
+    from cpppo.server.enip.client.pipeline import Pipeline
+    from cpppo.server.enip.codec.encap import (
+        Command,
+        EncapFramer,
+        encode_encap,
+        encode_register_session,
+    )
+
+    SlowAttribute.started = threading.Event()
+    simulator = enip_simulator_factory(["SLOW=DINT"], attribute_class=SlowAttribute)
+    simulator.controller.add_tag("FAST", DINT, (10,), attribute_class=device.Attribute)
+    framer = EncapFramer()
+    with socket.create_connection(("127.0.0.1", simulator.port), timeout=5) as sock:
+        sock.sendall(encode_encap(Command.REGISTER_SESSION, encode_register_session(), 0))
+        ((header, _),) = framer.feed(sock.recv(1024))
+        slow, fast = Pipeline(["SLOW", "FAST[3]"], session=header.session, depth=2).requests()
+        sock.sendall(slow)
+        assert SlowAttribute.started.wait(5)  # the slow read is in a worker thread now
+        sock.sendall(fast)  # a later read of the same connection
+        replies: list = []
+        deadline = time.monotonic() + 5
+        while len(replies) < 2 and time.monotonic() < deadline:
+            replies.extend(framer.feed(sock.recv(4096)))
+    contexts = [bytes(header.context).rstrip(b"\0") for header, _ in replies]
+    assert contexts == [b"0", b"1"], contexts  # SLOW's reply first, then FAST's

@@ -188,7 +188,9 @@ class TcpConnection(asyncio.BufferedProtocol):
             frames = self.framer.feed(data)
         except DecodeError as exc:
             frames, error = exc.frames, exc
-        if self.pending or self.write_paused or server.delaying():
+        # Behind a request still being answered (queued, delayed or off the loop in a worker),
+        # new ones wait their turn: one connection's replies go in its requests' order.
+        if self.task is not None or self.pending or self.write_paused or server.delaying():
             self._queue(frames, error)
             return
         handle = server.ucmm.handle
