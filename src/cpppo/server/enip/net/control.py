@@ -45,8 +45,11 @@ class Delay:
     """A constant or randomly varying response delay, in seconds."""
 
     def __init__(self, value: float = 0.0, range: tuple[float, float] | None = None) -> None:
-        self._value = float(value)
+        self._value = max(0.0, float(value))
         self._range = range
+        #: True when responses are delayed (a delay above 0, or a range): a plain attribute,
+        #: read for every request.
+        self.active = self._value > 0 or range is not None
 
     @property
     def value(self) -> float:
@@ -56,6 +59,7 @@ class Delay:
     @value.setter
     def value(self, value: float) -> None:
         self._value = max(0.0, float(value))
+        self.active = self._value > 0 or self._range is not None
 
     @property
     def range(self) -> tuple[float, float] | None:
@@ -68,6 +72,7 @@ class Delay:
             lo, rng = parse_delay(value)
             value = rng or (lo, lo)
         self._range = None if value is None else (float(value[0]), float(value[1]))
+        self.active = self._value > 0 or self._range is not None
 
     def sample(self) -> float:
         """The delay for one response (draws a new value when a range is set)."""

@@ -194,8 +194,7 @@ class EnipServer:
 
     def delaying(self) -> bool:
         """True when responses are to be delayed."""
-        delay = self.control.delay
-        return delay.value > 0 or delay.range is not None
+        return self.control.delay.active
 
     def local_for(self, addr: tuple[str, int]) -> tuple[str, int]:
         """The local address a UDP request from ``addr`` arrived on (for ListIdentity)."""

@@ -190,7 +190,12 @@ class TcpConnection(asyncio.BufferedProtocol):
             frames, error = exc.frames, exc
         # Behind a request still being answered (queued, delayed or off the loop in a worker),
         # new ones wait their turn: one connection's replies go in its requests' order.
-        if self.task is not None or self.pending or self.write_paused or server.delaying():
+        if (
+            self.task is not None
+            or self.pending
+            or self.write_paused
+            or server.control.delay.active
+        ):
             self._queue(frames, error)
             return
         handle = server.ucmm.handle
