@@ -30,6 +30,8 @@ Public API:
     encode_rr_message(cip, session, context=bytes(8), status=0, timeout=0) -> bytes
     encode_unit_message(cip, session, connection_id, sequence, context=bytes(8), status=0) -> bytes
                                                        whole messages (header + payload), hot path.
+    UNIT_FRAME, UNIT_ITEMS, UNIT_MESSAGE, UNIT_FIXED   precompiled structs of a whole common
+                                    SendUnitData request and reply head (the server's fast path).
 
 Decoding errors raise :class:`DecodeError` with ``encap_status`` set.
 """
@@ -58,6 +60,10 @@ __all__ = [
     "ENIP_PORT",
     "HEADER",
     "HEADER_SIZE",
+    "UNIT_FIXED",
+    "UNIT_FRAME",
+    "UNIT_ITEMS",
+    "UNIT_MESSAGE",
     "Command",
     "EncapFramer",
     "EncapHeader",
@@ -275,6 +281,17 @@ _UNIT_ITEMS = _UNIT_HEAD.pack(0, 0, 2, CONNECTED_ADDRESS, 4, 0, 0, 0, 0)[6:12]
 #: fixed bytes (interface 0, timeout 0, 2 items, 0xA1 of 4 bytes), conn id, 0xB1, length, seq.
 _UNIT_MESSAGE = struct.Struct("<HHII8s16sIHHH")
 _UNIT_FIXED = bytes(4) + _UNIT_HEAD.pack(0, 0, 2, CONNECTED_ADDRESS, 4, 0, 0, 0, 0)[:12]
+#: A whole SendUnitData request of that common shape in one unpack (the server's fast path):
+#: command, length, session, status, context, options, the fixed item bytes (count 2, 0xA1, 4),
+#: conn id, 0xB1, its length, sequence; the CIP follows at ``UNIT_FRAME.size``.
+UNIT_FRAME = struct.Struct("<HHII8sI6x6sIHHH")
+#: The fixed item bytes ``UNIT_FRAME`` yields for that shape.
+UNIT_ITEMS = _UNIT_ITEMS
+#: The head of a whole SendUnitData reply in one pack (see ``encode_unit_message``), and its
+#: fixed 16 bytes: ``UNIT_MESSAGE.pack(0x70, n + 22, session, 0, context, UNIT_FIXED, conn id,
+#: 0xB1, n + 2, sequence) + cip``.
+UNIT_MESSAGE = _UNIT_MESSAGE
+UNIT_FIXED = _UNIT_FIXED
 
 
 def encode_send_data(

@@ -27,7 +27,16 @@ import logging
 import weakref
 from typing import Any
 
-from ..codec.encap import HEADER, EncapFramer, EncapStatus, decode_encap
+from ..codec.cpf import CONNECTED_DATA
+from ..codec.encap import (
+    HEADER,
+    UNIT_FRAME,
+    UNIT_ITEMS,
+    Command,
+    EncapFramer,
+    EncapStatus,
+    decode_encap,
+)
 from ..codec.errors import DecodeError
 from ..sim.device import WouldBlock
 from ..sim.ucmm import Peer
@@ -43,6 +52,9 @@ ENCAP_HEADER_SIZE = HEADER.size
 LINGER = 5.0
 #: Requests of one connection answered in a row before the others get their turn.
 FAIR_BATCH = 16
+_unit_frame = UNIT_FRAME.unpack_from
+_UNIT_FRAME_SIZE = UNIT_FRAME.size
+_SEND_UNIT_DATA = int(Command.SEND_UNIT_DATA)
 
 
 def _request_close(loop: asyncio.AbstractEventLoop, ref: weakref.ref[TcpConnection]) -> None:
@@ -183,19 +195,49 @@ class TcpConnection(asyncio.BufferedProtocol):
         server = self.server
         self.last = now = server.loop.time()
         server.clients.touch(self)
-        error = None
-        try:
-            frames = self.framer.feed(data)
-        except DecodeError as exc:
-            frames, error = exc.frames, exc
         # Behind a request still being answered (queued, delayed or off the loop in a worker),
         # new ones wait their turn: one connection's replies go in its requests' order.
-        if (
+        waiting = (
             self.task is not None
             or self.pending
             or self.write_paused
             or server.control.delay.active
+        )
+        framer = self.framer
+        if (
+            not waiting
+            and type(data) is bytes
+            and len(data) >= _UNIT_FRAME_SIZE
+            and not framer.buffered
         ):
+            # The fast path: one whole SendUnitData of the common shape, a planned Read Tag.
+            command, length, session, status, context, _, items, cid, item, size, sequence = (
+                _unit_frame(data)
+            )
+            if (
+                command == _SEND_UNIT_DATA
+                and length + ENCAP_HEADER_SIZE == len(data)
+                and size + 20 == length
+                and item == CONNECTED_DATA
+                and items == UNIT_ITEMS
+                and not status
+                and length <= framer.max_length
+            ):
+                reply = server.ucmm.fast_unit_read(
+                    self.peer, session, cid, sequence, data[_UNIT_FRAME_SIZE:], context, now
+                )
+                if reply is not None:
+                    stats.requests += 1
+                    self.transport.write(reply)  # type: ignore[union-attr]
+                    if self.write_paused:  # as the loop below: not reading
+                        self._queue([], None)
+                    return
+        error = None
+        try:
+            frames = framer.feed(data)
+        except DecodeError as exc:
+            frames, error = exc.frames, exc
+        if waiting:
             self._queue(frames, error)
             return
         handle = server.ucmm.handle

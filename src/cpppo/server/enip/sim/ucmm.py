@@ -18,6 +18,7 @@ from typing import Any
 
 from ..codec.cip import encode_reply
 from ..codec.cpf import (
+    CONNECTED_DATA,
     IDENTITY,
     SERVICES,
     IdentityItem,
@@ -28,6 +29,8 @@ from ..codec.cpf import (
 )
 from ..codec.encap import (
     ENIP_PORT,
+    UNIT_FIXED,
+    UNIT_MESSAGE,
     Command,
     EncapHeader,
     EncapStatus,
@@ -226,6 +229,54 @@ class Ucmm:
             connection.requests += 1
         connection.last = now
         return encode_unit_message(reply, session, connection.t_o_id, sequence, header.context)
+
+    def fast_unit_read(
+        self,
+        peer: Peer,
+        session: int,
+        connection_id: int,
+        sequence: int,
+        cip: bytes,
+        context: bytes,
+        now: float,
+    ) -> bytes | None:
+        """The whole reply to a SendUnitData (the common 2-item shape, already checked by the
+        caller) carrying a Read Tag the controller has planned (see ``Controller._plan``), or
+        None: the request then takes ``handle``, which answers it the same way.
+
+        Declines (None, nothing changed but an expired connection dropped, as ``handle`` would)
+        unless ``handle`` would serve exactly the planned reply: the session is the peer's, the
+        connection is live and the session's, the request is not a retransmission, the plan is
+        current (tag database unchanged), its Attribute has no forced error and the reply fits
+        the connection. On success the connection is updated as ``handle`` updates it.
+        """
+        if not session or session != peer.session:
+            return None
+        controller = self.controller
+        plan = controller._reads.get(cip)
+        if plan is None or controller._routes_version != controller.tags.version:
+            return None
+        connection = controller.connections.get(connection_id, now)
+        if (
+            connection is None
+            or connection.session != session
+            or (sequence == connection.sequence and connection.last_reply is not None)
+        ):
+            return None
+        attribute, head, view, size = plan
+        if size > connection.t_o_size - 2 or attribute.error:
+            return None
+        reply = head + view
+        connection.sequence = sequence
+        connection.last_reply = reply
+        connection.requests += 1
+        connection.last = now
+        n = len(reply)
+        head = UNIT_MESSAGE.pack(
+            _SEND_UNIT_DATA, n + 22, session, 0, context, UNIT_FIXED, connection.t_o_id,
+            CONNECTED_DATA, n + 2, sequence,
+        )  # fmt: skip
+        return head + reply
 
     def handle_datagram(
         self, header: EncapHeader, payload: memoryview, local: tuple[str, int]
