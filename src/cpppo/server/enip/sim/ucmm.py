@@ -244,11 +244,11 @@ class Ucmm:
         caller) carrying a Read Tag the controller has planned (see ``Controller._plan``), or
         None: the request then takes ``handle``, which answers it the same way.
 
-        Declines (None, nothing changed but an expired connection dropped, as ``handle`` would)
-        unless ``handle`` would serve exactly the planned reply: the session is the peer's, the
-        connection is live and the session's, the request is not a retransmission, the plan is
-        current (tag database unchanged), its Attribute has no forced error and the reply fits
-        the connection. On success the connection is updated as ``handle`` updates it.
+        Declines (None, nothing changed) unless ``handle`` would serve exactly the planned reply:
+        the session is the peer's, the connection is live (an expired one is left for ``handle``
+        to drop) and the session's, the request is not a retransmission, the plan is current (tag
+        database unchanged), its Attribute has no forced error and the reply fits the
+        connection. On success the connection is updated as ``handle`` updates it.
         """
         if not session or session != peer.session:
             return None
@@ -256,10 +256,12 @@ class Ucmm:
         plan = controller._reads.get(cip)
         if plan is None or controller._routes_version != controller.tags.version:
             return None
-        connection = controller.connections.get(connection_id, now)
+        # ConnectionTable.get inlined; an expired connection is left for ``handle`` to drop.
+        connection = controller.connections._by_id.get(connection_id)
         if (
             connection is None
             or connection.session != session
+            or now - connection.last > connection.timeout
             or (sequence == connection.sequence and connection.last_reply is not None)
         ):
             return None
