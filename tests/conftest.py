@@ -4,10 +4,11 @@ folder on ``sys.path``, so every test can ``from helpers import ...`` (tests/hel
 It also provides ``shared_data``: the folder of third-party test data (../shared/data next to
 the project), which the project does not carry a copy of."""
 
-import os
 from pathlib import Path
 
 import pytest
+
+from helpers import unavailable
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
@@ -16,8 +17,5 @@ SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 def shared_data() -> Path:
     """../shared/data; skip the test when it is absent, but fail under CI=true."""
     if not SHARED_DATA.is_dir():
-        reason = "third-party test data not found at ../shared/data"
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(reason)
-        pytest.skip(reason)
+        unavailable("third-party test data not found at ../shared/data")
     return SHARED_DATA

@@ -10,6 +10,10 @@
   line (and web URL); always stopped. :func:`all_serving`: assert that every device serves.
 - :func:`chromium_path`, :func:`chromium`, :class:`Cdp`: headless Chromium driven over the
   DevTools protocol, for the real-browser dashboard tests (Chromium required under ``CI=true``).
+- :func:`unavailable`: what a test needs from the machine is missing: fail under ``CI=true``
+  (where ``.ci/run`` installs it), skip with the reason elsewhere.
+- :func:`network_namespace`, :func:`ip`, :func:`ip_ok`, :func:`pylogix_discover`: a network
+  namespace of the test's own (root, iproute2), and pylogix ``Discover()`` run inside it.
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ import threading
 import time
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import aiohttp
 import pytest
@@ -197,16 +201,21 @@ CHROMIUM_FLAGS = (
 )
 
 
+def unavailable(reason: str) -> NoReturn:
+    """A test cannot run here (``reason``): a failure under ``CI=true``, whose ``.ci/run``
+    installs everything the tests need; elsewhere a skip that says why."""
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(f"CI needs this test: {reason}")
+    pytest.skip(reason)
+
+
 def chromium_path() -> str:
-    """The Chromium executable; fails in CI, skips elsewhere, when it is not installed."""
+    """The Chromium executable (:func:`unavailable` when it is not installed)."""
     for name in ("chromium", "chromium-browser"):
         path = shutil.which(name)
         if path:
             return path
-    message = "Chromium is not installed (Debian/Ubuntu: apt-get install chromium)"
-    if os.environ.get("CI") == "true":
-        pytest.fail(f"CI needs the browser test: {message}")
-    pytest.skip(message)
+    unavailable("Chromium is not installed (Debian/Ubuntu: apt-get install chromium)")
 
 
 class Cdp:
@@ -288,3 +297,91 @@ async def chromium(path: str, url: str, profile: str) -> AsyncIterator[Cdp]:
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait(10)
+
+
+# -- network namespaces: where a test may broadcast -------------------------------------------
+IP = shutil.which("ip")
+MOUNT = shutil.which("mount")
+
+
+def ip(*args: str, timeout: float = 10.0) -> subprocess.CompletedProcess:
+    """Run ``ip *args`` (bounded by ``timeout``)."""
+    assert IP is not None
+    return subprocess.run([IP, *args], capture_output=True, text=True, timeout=timeout)
+
+
+def ip_ok(*args: str) -> None:
+    """Run ``ip *args``; AssertionError with its message if it fails."""
+    done = ip(*args)
+    assert done.returncode == 0, f"ip {' '.join(args)}: {done.stderr.strip()}"
+
+
+def add_interface(namespace: str, addresses: Sequence[str], broadcast: str) -> None:
+    """In ``namespace``: lo up; d0 (a dummy, or a veth whose both ends stay inside where the
+    kernel has no dummy driver) holding ``addresses`` (/24) up, and the limited broadcast
+    routed out of it from the first address."""
+    ip_ok("-n", namespace, "link", "set", "lo", "up")
+    if ip("-n", namespace, "link", "add", "d0", "type", "dummy").returncode:
+        ip_ok("-n", namespace, "link", "add", "d0", "type", "veth", "peer", "name", "d1")
+        ip_ok("-n", namespace, "link", "set", "d1", "up")
+    for address in addresses:
+        ip_ok("-n", namespace, "addr", "add", f"{address}/24", "broadcast", broadcast, "dev", "d0")
+    ip_ok("-n", namespace, "link", "set", "d0", "up")
+    ip_ok("-n", namespace, "route", "add", "255.255.255.255/32", "dev", "d0", "src", addresses[0])
+
+
+@contextlib.contextmanager
+def network_namespace(prefix: str) -> Iterator[str]:
+    """A fresh, uniquely named network namespace (:func:`unavailable` without root or
+    iproute2); at the end, what still runs in it is killed and it is deleted."""
+    import secrets
+
+    if os.geteuid() != 0:
+        unavailable(f"creating a network namespace needs root (euid is {os.geteuid()})")
+    if IP is None or MOUNT is None:
+        unavailable("needs iproute2's `ip` and `mount` on PATH")
+    name = f"{prefix}-{os.getpid()}-{secrets.token_hex(3)}"
+    added = ip("netns", "add", name)
+    if added.returncode:
+        unavailable(f"`ip netns add {name}` is not permitted here: {added.stderr.strip()}")
+    try:
+        yield name
+    finally:
+        for pid in ip("netns", "pids", name).stdout.split():
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(int(pid), signal.SIGKILL)
+        ip_ok("netns", "delete", name)
+
+
+#: Run as ``python -c DISCOVER_CLIENT HOSTS OUTER_NET OUTER_MNT`` inside a namespace: prints a
+#: JSON object, Discover's status and the devices found. It refuses to run (and so to
+#: broadcast) unless its network and mount namespaces are not the test's own.
+DISCOVER_CLIENT = """
+import json, os, subprocess, sys
+hosts, outer_net, outer_mnt = sys.argv[1:4]
+if os.readlink("/proc/self/ns/net") == outer_net or os.readlink("/proc/self/ns/mnt") == outer_mnt:
+    sys.exit("refusing to run: not inside the test's own network and mount namespaces")
+subprocess.run(["mount", "--bind", hosts, "/etc/hosts"], check=True, timeout=10)
+import pylogix
+reply = pylogix.PLC().Discover()
+print(json.dumps({"status": reply.Status, "devices": [vars(d) for d in reply.Value or []]}))
+"""
+
+
+def pylogix_discover(namespace: str, address: str, folder: pathlib.Path) -> dict[str, Any]:
+    """pylogix ``PLC().Discover()`` inside ``namespace``: it broadcasts from each address the
+    host name has, so the client sees an ``/etc/hosts`` (bind-mounted in the private mount
+    namespace ``ip netns exec`` gives it; the host's file is untouched) naming ``address``.
+    Returns ``{"status": ..., "devices": [...]}``."""
+    assert IP is not None
+    hosts = folder / "hosts"
+    hosts.write_text(f"127.0.0.1 localhost\n{address} {socket.gethostname()}\n")
+    outer = [os.readlink(f"/proc/self/ns/{kind}") for kind in ("net", "mnt")]
+    done = subprocess.run(
+        [IP, "netns", "exec", namespace, sys.executable, "-c", DISCOVER_CLIENT, str(hosts), *outer],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout.splitlines()[-1])  # type: ignore[no-any-return]

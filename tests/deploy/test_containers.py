@@ -34,7 +34,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from helpers import free_port, stop_process, wait_until
+from helpers import free_port, stop_process, unavailable, wait_until
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -60,10 +60,7 @@ def tool(name: str) -> str:
     """The path of a linter in the venv (or on PATH); fail under CI=true when absent, else skip."""
     found = shutil.which(name, path=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}")
     if found is None:
-        reason = f"{name} not installed (a test extra of pyproject.toml)"
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(reason)
-        pytest.skip(reason)
+        unavailable(f"{name} not installed (a test extra of pyproject.toml)")
     return found
 
 

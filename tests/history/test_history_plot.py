@@ -8,14 +8,13 @@ import os
 import subprocess
 import sys
 
+import matplotlib
 import pytest
 
 from cpppo.history import logger, timestamp
 from cpppo.history.__main__ import main
 from cpppo.history.header import write_types
 from cpppo.history.plot import _gaps, collect
-
-matplotlib = pytest.importorskip("matplotlib")
 
 T0 = timestamp("2014-11-02 07:00:00")  # 01:00 MDT in Edmonton: the clocks fall back at 08:00 UTC
 

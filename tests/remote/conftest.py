@@ -16,11 +16,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from helpers import closing_all
-
-pytest.importorskip("pymodbus")
-
 from cpppo.remote.simulator import ModbusSimulator
+from helpers import closing_all
 
 BANNER = re.compile(
     r"Success; Started Modbus/(?P<kind>TCP|RTU) Simulator; PID = (?P<pid>\d+); "

@@ -38,7 +38,7 @@ from cpppo.server.enip.main import build_controller
 from cpppo.server.enip.net.control import ServerControl
 from cpppo.server.enip.net.server import ServerThread
 from cpppo.server.enip.sim.controller import Controller
-from helpers import closing_all, stop_process
+from helpers import closing_all, stop_process, unavailable
 
 #: Tags of the default in-process simulator.
 SIMULATOR_TAGS = (
@@ -494,7 +494,7 @@ def tshark_problems(pcap: str, port: int) -> tuple[list[str], list[str], str]:
 def enip_tshark():
     """``check(pcap, port) -> (malformed, expert errors, summary)``; skips if tshark is absent."""
     if not os.path.exists(TSHARK):
-        pytest.skip("tshark is not installed")
+        unavailable("tshark is not installed (Debian: apt-get install tshark)")
     return tshark_problems
 
 

@@ -22,9 +22,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
-
-from helpers import stop_process
+from helpers import stop_process, unavailable
 
 ROOT = Path(__file__).resolve().parents[3]
 BENCH = ROOT / "bench"
@@ -39,7 +37,7 @@ def original_python() -> Path:
     try:
         return cpppo525.original_python(timeout=240)
     except cpppo525.Unavailable as exc:
-        pytest.skip(f"cannot install the original cpppo 5.2.5: {exc}")
+        unavailable(f"cannot install the original cpppo 5.2.5: {exc}")
 
 
 def run_original(code: str, *args: str, timeout: float = 60.0) -> str:

@@ -11,15 +11,14 @@ from __future__ import annotations
 import time
 from types import SimpleNamespace
 
+import pycomm3
+import pylogix
 import pytest
 
 from cpppo.server.enip.importers.l5x import load_l5x
 from cpppo.server.enip.main import DEMO_TAGS, build_controller
 from cpppo.server.enip.net.server import ServerThread
 from cpppo.server.enip.sim.controller import Controller
-
-pycomm3 = pytest.importorskip("pycomm3")
-pylogix = pytest.importorskip("pylogix")
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -9,13 +9,12 @@ import sys
 import textwrap
 import threading
 
+import pylogix
 import pytest
 
 from cpppo.server.enip import DINT, device
 from cpppo.server.enip.main import main
 from cpppo.server.enip.net.control import ServerControl
-
-pylogix = pytest.importorskip("pylogix")
 
 
 def test_spec_command_with_print(enip_server_process):

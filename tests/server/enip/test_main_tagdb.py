@@ -7,13 +7,12 @@ import re
 import subprocess
 import sys
 
+import pycomm3
+import pylogix
 import pytest
 
 from cpppo.server.enip.importers.json import save_json
 from cpppo.server.enip.logix import MemberDef, TagDB
-
-pylogix = pytest.importorskip("pylogix")
-pycomm3 = pytest.importorskip("pycomm3")
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -11,9 +11,8 @@ from __future__ import annotations
 
 import time
 
+import pylogix
 import pytest
-
-pylogix = pytest.importorskip("pylogix")
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ import pytest
 
 from cpppo.server.enip import client
 from cpppo.server.enip.tools.getattr import attribute_operations, proxy
-from helpers import stop_process
+from helpers import stop_process, unavailable
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 
@@ -39,7 +39,7 @@ def original_python() -> Path:
     try:
         return cpppo525.original_python(timeout=240)
     except cpppo525.Unavailable as exc:
-        pytest.skip(f"cannot install the original cpppo 5.2.5: {exc}")
+        unavailable(f"cannot install the original cpppo 5.2.5: {exc}")
 
 
 @pytest.fixture(scope="module")

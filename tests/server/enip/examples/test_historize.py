@@ -10,6 +10,7 @@ import subprocess
 import sys
 import threading
 
+import pylogix
 import pytest
 
 from cpppo.history import logger, reader
@@ -18,8 +19,6 @@ from cpppo.server.enip import client
 from cpppo.server.enip.codec.types import INT, REAL
 from cpppo.server.enip.examples import historize
 from cpppo.server.enip.sim.device import RangeError
-
-pylogix = pytest.importorskip("pylogix")
 
 pytestmark = pytest.mark.timeout(60)
 

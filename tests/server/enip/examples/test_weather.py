@@ -13,14 +13,13 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlparse
 
+import pylogix
 import pytest
 
 from cpppo.server.enip import client
 from cpppo.server.enip.codec.types import INT, REAL
 from cpppo.server.enip.examples import weather
 from cpppo.server.enip.net.control import ServerControl
-
-pylogix = pytest.importorskip("pylogix")
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -11,15 +11,8 @@ Inside a network namespace this test makes (root): pylogix ``PLC().Discover()`` 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import json
-import os
-import secrets
-import shutil
-import signal
 import socket
 import subprocess
-import sys
 import time
 
 import pytest
@@ -29,7 +22,7 @@ from cpppo.server.enip.codec.encap import Command, decode_encap, encode_encap
 from cpppo.server.enip.fleet import discovery
 from cpppo.server.enip.fleet.server import FleetServer
 from cpppo.server.enip.fleet.spec import loads_fleet
-from helpers import fleet_process, free_port
+from helpers import IP, add_interface, fleet_process, free_port, network_namespace, pylogix_discover
 
 HOSTS = tuple(f"127.0.61.{n}" for n in range(1, 21))
 SERIAL = 0x5100
@@ -163,72 +156,23 @@ def test_destination_from_pktinfo() -> None:
 
 # ---- inside a network namespace: pylogix Discover ------------------------------------------
 
-IP = shutil.which("ip")
-MOUNT = shutil.which("mount")
 #: The namespace's client address, and the 10 devices' addresses (all on one interface).
 CLIENT_ADDRESS = "10.254.1.1"
 DEVICES = tuple(f"10.254.1.{n}" for n in range(10, 20))
 
-#: Run as ``python -c CLIENT HOSTS OUTER_NET OUTER_MNT`` inside the namespace; prints a JSON
-#: object: Discover's status and the devices found (as test_netns_discover.py's client).
-CLIENT = """
-import json, os, subprocess, sys
-hosts, outer_net, outer_mnt = sys.argv[1:4]
-if os.readlink("/proc/self/ns/net") == outer_net or os.readlink("/proc/self/ns/mnt") == outer_mnt:
-    sys.exit("refusing to run: not inside the test's own network and mount namespaces")
-subprocess.run(["mount", "--bind", hosts, "/etc/hosts"], check=True, timeout=10)
-import pylogix
-reply = pylogix.PLC().Discover()
-print(json.dumps({"status": reply.Status, "devices": [vars(d) for d in reply.Value or []]}))
-"""
-
-
-def ip(*args: str, timeout: float = 10.0) -> subprocess.CompletedProcess:
-    """Run ``ip *args`` (bounded by ``timeout``)."""
-    assert IP is not None
-    return subprocess.run([IP, *args], capture_output=True, text=True, timeout=timeout)
-
-
-def ip_ok(*args: str) -> None:
-    """Run ``ip *args``; AssertionError with its message if it fails."""
-    done = ip(*args)
-    assert done.returncode == 0, f"ip {' '.join(args)}: {done.stderr.strip()}"
-
 
 @pytest.fixture
 def namespace():
-    """A fresh network namespace: lo up, d0 holding CLIENT_ADDRESS and DEVICES (/24), the
-    limited broadcast routed out of d0; deleted (and what runs in it killed) at teardown."""
-    if os.geteuid() != 0:
-        pytest.skip(f"creating a network namespace needs root (euid is {os.geteuid()})")
-    if IP is None or MOUNT is None:
-        pytest.skip("needs iproute2's `ip` and `mount` on PATH")
-    name = f"cpppo-fleet-{os.getpid()}-{secrets.token_hex(3)}"
-    added = ip("netns", "add", name)
-    if added.returncode:
-        pytest.skip(f"`ip netns add {name}` is not permitted here: {added.stderr.strip()}")
-    try:
-        ip_ok("-n", name, "link", "set", "lo", "up")
-        if ip("-n", name, "link", "add", "d0", "type", "dummy").returncode:
-            ip_ok("-n", name, "link", "add", "d0", "type", "veth", "peer", "name", "d1")
-            ip_ok("-n", name, "link", "set", "d1", "up")
-        for address in (CLIENT_ADDRESS, *DEVICES):
-            ip_ok("-n", name, "addr", "add", f"{address}/24", "broadcast", "10.254.1.255",
-                  "dev", "d0")  # fmt: skip
-        ip_ok("-n", name, "link", "set", "d0", "up")
-        ip_ok("-n", name, "route", "add", "255.255.255.255/32", "dev", "d0", "src", CLIENT_ADDRESS)
+    """A fresh network namespace: d0 holding CLIENT_ADDRESS and DEVICES (/24), the limited
+    broadcast routed out of d0 from CLIENT_ADDRESS."""
+    with network_namespace("cpppo-fleet") as name:
+        add_interface(name, [CLIENT_ADDRESS, *DEVICES], "10.254.1.255")
         yield name
-    finally:
-        for pid in ip("netns", "pids", name).stdout.split():
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(int(pid), signal.SIGKILL)
-        ip_ok("netns", "delete", name)
 
 
 @pytest.mark.netns
 @pytest.mark.timeout(90)
 def test_pylogix_discover_finds_every_fleet_device(namespace, tmp_path) -> None:
-    pytest.importorskip("pylogix")
     plant = tmp_path / "plant.toml"
     plant.write_text(
         f"""
@@ -247,17 +191,7 @@ serial = "0x7700 + n"
         plant, prefix=netns, ready_timeout=30, stderr=subprocess.STDOUT, cwd=str(tmp_path)
     ) as server:
         assert "10 of 10 devices serving" in server.ready, server.lines
-        hosts = tmp_path / "hosts"
-        hosts.write_text(f"127.0.0.1 localhost\n{CLIENT_ADDRESS} {socket.gethostname()}\n")
-        outer = [os.readlink(f"/proc/self/ns/{kind}") for kind in ("net", "mnt")]
-        client = subprocess.run(
-            [IP, "netns", "exec", namespace, sys.executable, "-c", CLIENT, str(hosts), *outer],
-            capture_output=True,
-            text=True,
-            timeout=30,
-        )
-        assert client.returncode == 0, client.stderr
-        found = json.loads(client.stdout.splitlines()[-1])
+        found = pylogix_discover(namespace, CLIENT_ADDRESS, tmp_path)
         assert found["status"] == "Success"
         # one Discover request per address the host name has: each device answers each
         seen = {(d["IPAddress"], int(d["SerialNumber"], 16)) for d in found["devices"]}

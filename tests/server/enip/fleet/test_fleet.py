@@ -33,7 +33,6 @@ from cpppo.server.enip.fleet.server import FleetServer
 from cpppo.server.enip.fleet.spec import loads_fleet
 from helpers import all_serving, fleet_process, free_port, stop_process
 
-pytest.importorskip("aiohttp")
 pytestmark = pytest.mark.timeout(120)
 
 PLCS, DRIVES, METERS = 160, 30, 10
@@ -151,8 +150,9 @@ def _identity(host: str, port: int, timeout: float = 2.0) -> Any:
 
 # -- the 200-device fleet ----------------------------------------------------------------------
 def test_pylogix_and_pycomm3_each_reach_their_own_device(fleet: Served) -> None:
-    pylogix = pytest.importorskip("pylogix")
-    pycomm3 = pytest.importorskip("pycomm3")
+    import pycomm3
+    import pylogix
+
     for n in SAMPLE:  # pylogix writes SCADA[1] of each sampled controller, and reads it back
         with pylogix.PLC(plc_host(n), port=fleet.port) as plc:
             plc.SocketTimeout = 5.0
@@ -192,7 +192,8 @@ def test_list_identity_on_every_address_returns_its_serial(fleet: Served) -> Non
 
 
 def test_a_modbus_device_answers(fleet: Served) -> None:
-    modbus_client = pytest.importorskip("pymodbus.client")
+    import pymodbus.client as modbus_client
+
     for n in (0, METERS - 1):
         master = modbus_client.ModbusTcpClient(f"{METER_NET}.{n + 1}", port=fleet.port, timeout=5)
         try:
@@ -302,7 +303,8 @@ def test_devices_of_one_l5x_keep_their_own_values(tmp_path: Path, shared_data: P
                 (0, [300]),
             ], host
             assert _identity(host, served.port).serial_number == 0x5000 + n
-        pycomm3 = pytest.importorskip("pycomm3")
+        import pycomm3
+
         for n in (0, 2):  # a real client, through the export's UDTs, sees the same
             with pycomm3.LogixDriver(f"{hosts[n]}:{served.port}/0") as plc:
                 assert plc.read("read_nested_udt1.udt1.dint").value == 10

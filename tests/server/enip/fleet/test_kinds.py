@@ -21,7 +21,6 @@ from cpppo.server.enip.importers.json import save_json
 from cpppo.server.enip.logix import MemberDef, TagDB
 from helpers import free_port
 
-pytest.importorskip("aiohttp")
 pytestmark = pytest.mark.timeout(60)
 
 PLCS = ("127.0.26.1", "127.0.26.2")

@@ -20,7 +20,6 @@ from cpppo.server.enip.fleet.spec import loads_fleet
 from cpppo.server.enip.fleet.web import LocalFleet, make_fleet_app
 from helpers import free_port
 
-pytest.importorskip("aiohttp")
 pytestmark = pytest.mark.timeout(60)
 
 TOKEN = "fleet-secret"

@@ -22,7 +22,6 @@ import pytest
 from cpppo.server.enip import client
 from helpers import all_serving, fleet_process, free_port, stop_process
 
-pytest.importorskip("aiohttp")
 pytestmark = pytest.mark.timeout(120)
 
 DEVICES = 40

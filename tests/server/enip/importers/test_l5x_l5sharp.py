@@ -9,14 +9,13 @@ from __future__ import annotations
 import re
 import struct
 
+import pycomm3
 import pytest
 
 from cpppo.server.enip.importers.l5x import load_l5x
 from cpppo.server.enip.logix import Structure
 from cpppo.server.enip.main import build_controller
 from cpppo.server.enip.net.server import ServerThread
-
-pycomm3 = pytest.importorskip("pycomm3")
 
 pytestmark = pytest.mark.timeout(60)
 

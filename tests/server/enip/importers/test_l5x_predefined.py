@@ -7,14 +7,13 @@ them."""
 
 from __future__ import annotations
 
+import pycomm3
+import pylogix
 import pytest
 
 from cpppo.server.enip.importers.l5x import load_l5x
 from cpppo.server.enip.main import build_controller
 from cpppo.server.enip.net.server import ServerThread
-
-pycomm3 = pytest.importorskip("pycomm3")
-pylogix = pytest.importorskip("pylogix")
 
 pytestmark = pytest.mark.timeout(60)
 

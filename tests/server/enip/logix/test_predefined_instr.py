@@ -4,6 +4,7 @@ documented members and status bits, their layout under a controller's rules, and
 
 from __future__ import annotations
 
+import pycomm3
 import pytest
 
 from cpppo.server.enip.logix import (
@@ -15,8 +16,6 @@ from cpppo.server.enip.logix import (
 )
 from cpppo.server.enip.main import build_controller
 from cpppo.server.enip.net.server import ServerThread
-
-pycomm3 = pytest.importorskip("pycomm3")
 
 #: Members the instruction manuals document, a few per type (name -> type name).
 DOCUMENTED = {

@@ -5,11 +5,10 @@ from __future__ import annotations
 import threading
 import time
 
+import pylogix
 import pytest
 
 from cpppo.server.enip import DINT, device
-
-pylogix = pytest.importorskip("pylogix")
 
 
 class SlowAttribute(device.Attribute):

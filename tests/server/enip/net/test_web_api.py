@@ -13,6 +13,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+import pylogix
 import pytest
 
 from cpppo.server.enip import client
@@ -23,7 +24,6 @@ from cpppo.server.enip.net.web import make_app, wants_html
 from cpppo.server.enip.sim.attribute import Attribute
 from cpppo.server.enip.sim.controller import Controller
 
-pylogix = pytest.importorskip("pylogix")
 pytestmark = pytest.mark.timeout(60)
 
 TAGS = ("SCADA=INT[1000]", "TEXT=SSTRING[10]", "R=REAL[4]", "M=DINT[2,3]", "I=INT")

@@ -10,12 +10,12 @@ import urllib.error
 import urllib.request
 from typing import Any
 
+import pylogix
 import pytest
 
 from cpppo.server.enip import client
 from cpppo.server.enip.net.web import web_address
 
-pylogix = pytest.importorskip("pylogix")
 pytestmark = pytest.mark.timeout(60)
 
 

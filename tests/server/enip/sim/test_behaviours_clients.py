@@ -9,13 +9,12 @@ import subprocess
 import sys
 import time
 
+import pycomm3
+import pylogix
 import pytest
 
 from cpppo.server.enip import client
 from helpers import wait_until
-
-pylogix = pytest.importorskip("pylogix")
-pycomm3 = pytest.importorskip("pycomm3")
 
 pytestmark = pytest.mark.timeout(60)
 
