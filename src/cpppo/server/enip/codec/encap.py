@@ -30,8 +30,9 @@ Public API:
     encode_rr_message(cip, session, context=bytes(8), status=0, timeout=0) -> bytes
     encode_unit_message(cip, session, connection_id, sequence, context=bytes(8), status=0) -> bytes
                                                        whole messages (header + payload), hot path.
-    UNIT_FRAME, UNIT_ITEMS, UNIT_MESSAGE, UNIT_FIXED   precompiled structs of a whole common
-                                    SendUnitData request and reply head (the server's fast path).
+    decode_unit_frame(data, max_length) -> (session, context, conn id, sequence) | None
+                                    a whole common SendUnitData request in one unpack (the
+                                    server's fast path; its CIP at UNIT_FRAME_SIZE).
 
 Decoding errors raise :class:`DecodeError` with ``encap_status`` set.
 """
@@ -60,10 +61,7 @@ __all__ = [
     "ENIP_PORT",
     "HEADER",
     "HEADER_SIZE",
-    "UNIT_FIXED",
-    "UNIT_FRAME",
-    "UNIT_ITEMS",
-    "UNIT_MESSAGE",
+    "UNIT_FRAME_SIZE",
     "Command",
     "EncapFramer",
     "EncapHeader",
@@ -76,6 +74,7 @@ __all__ = [
     "decode_rr_data",
     "decode_send_data",
     "decode_unit_data",
+    "decode_unit_frame",
     "encode_encap",
     "encode_register_session",
     "encode_rr_data",
@@ -281,17 +280,32 @@ _UNIT_ITEMS = _UNIT_HEAD.pack(0, 0, 2, CONNECTED_ADDRESS, 4, 0, 0, 0, 0)[6:12]
 #: fixed bytes (interface 0, timeout 0, 2 items, 0xA1 of 4 bytes), conn id, 0xB1, length, seq.
 _UNIT_MESSAGE = struct.Struct("<HHII8s16sIHHH")
 _UNIT_FIXED = bytes(4) + _UNIT_HEAD.pack(0, 0, 2, CONNECTED_ADDRESS, 4, 0, 0, 0, 0)[:12]
-#: A whole SendUnitData request of that common shape in one unpack (the server's fast path):
-#: command, length, session, status, context, options, the fixed item bytes (count 2, 0xA1, 4),
-#: conn id, 0xB1, its length, sequence; the CIP follows at ``UNIT_FRAME.size``.
-UNIT_FRAME = struct.Struct("<HHII8sI6x6sIHHH")
-#: The fixed item bytes ``UNIT_FRAME`` yields for that shape.
-UNIT_ITEMS = _UNIT_ITEMS
-#: The head of a whole SendUnitData reply in one pack (see ``encode_unit_message``), and its
-#: fixed 16 bytes: ``UNIT_MESSAGE.pack(0x70, n + 22, session, 0, context, UNIT_FIXED, conn id,
-#: 0xB1, n + 2, sequence) + cip``.
-UNIT_MESSAGE = _UNIT_MESSAGE
-UNIT_FIXED = _UNIT_FIXED
+_UNIT_FRAME = struct.Struct("<HHII8sI6x6sIHHH")  # header, then as _UNIT_REQUEST
+#: Bytes of a whole common SendUnitData request before its CIP (see :func:`decode_unit_frame`).
+UNIT_FRAME_SIZE = _UNIT_FRAME.size
+
+
+def decode_unit_frame(data: bytes, max_length: int = 0xFFFF) -> tuple[int, bytes, int, int] | None:
+    """(session, sender context, connection id, sequence count) of ``data`` when it is exactly
+    one whole SendUnitData request of the common shape (status 0; 2 items: 0xA1 of 4 bytes, then
+    0xB1 holding the sequence count and the CIP, which starts at :data:`UNIT_FRAME_SIZE`), in
+    one unpack; None for anything else (which the framer and :func:`decode_unit_data` take)."""
+    if len(data) < UNIT_FRAME_SIZE:
+        return None
+    command, length, session, status, context, _, items, cid, item, size, sequence = (
+        _UNIT_FRAME.unpack_from(data)
+    )
+    if (
+        command != _SEND_UNIT_DATA
+        or length + HEADER_SIZE != len(data)
+        or size + 20 != length
+        or item != CONNECTED_DATA
+        or items != _UNIT_ITEMS
+        or status
+        or length > max_length
+    ):
+        return None
+    return session, context, cid, sequence
 
 
 def encode_send_data(

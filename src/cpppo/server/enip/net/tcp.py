@@ -27,15 +27,13 @@ import logging
 import weakref
 from typing import Any
 
-from ..codec.cpf import CONNECTED_DATA
 from ..codec.encap import (
     HEADER,
-    UNIT_FRAME,
-    UNIT_ITEMS,
-    Command,
+    UNIT_FRAME_SIZE,
     EncapFramer,
     EncapStatus,
     decode_encap,
+    decode_unit_frame,
 )
 from ..codec.errors import DecodeError
 from ..sim.device import WouldBlock
@@ -52,9 +50,6 @@ ENCAP_HEADER_SIZE = HEADER.size
 LINGER = 5.0
 #: Requests of one connection answered in a row before the others get their turn.
 FAIR_BATCH = 16
-_unit_frame = UNIT_FRAME.unpack_from
-_UNIT_FRAME_SIZE = UNIT_FRAME.size
-_SEND_UNIT_DATA = int(Command.SEND_UNIT_DATA)
 
 
 def _request_close(loop: asyncio.AbstractEventLoop, ref: weakref.ref[TcpConnection]) -> None:
@@ -204,27 +199,13 @@ class TcpConnection(asyncio.BufferedProtocol):
             or server.control.delay.active
         )
         framer = self.framer
-        if (
-            not waiting
-            and type(data) is bytes
-            and len(data) >= _UNIT_FRAME_SIZE
-            and not framer.buffered
-        ):
+        if not waiting and type(data) is bytes and not framer.buffered:
             # The fast path: one whole SendUnitData of the common shape, a planned Read Tag.
-            command, length, session, status, context, _, items, cid, item, size, sequence = (
-                _unit_frame(data)
-            )
-            if (
-                command == _SEND_UNIT_DATA
-                and length + ENCAP_HEADER_SIZE == len(data)
-                and size + 20 == length
-                and item == CONNECTED_DATA
-                and items == UNIT_ITEMS
-                and not status
-                and length <= framer.max_length
-            ):
+            unit = decode_unit_frame(data, framer.max_length)
+            if unit is not None:
+                session, context, cid, sequence = unit
                 reply = server.ucmm.fast_unit_read(
-                    self.peer, session, cid, sequence, data[_UNIT_FRAME_SIZE:], context, now
+                    self.peer, session, cid, sequence, data[UNIT_FRAME_SIZE:], context, now
                 )
                 if reply is not None:
                     stats.requests += 1

@@ -47,13 +47,7 @@ import logging
 from collections.abc import Sequence
 from typing import Any, NamedTuple
 
-from ..codec.cip import (
-    Service,
-    decode_multiple,
-    encode_multiple,
-    encode_reply,
-    split_request,
-)
+from ..codec.cip import Service, decode_multiple, encode_multiple, encode_reply, split_request
 from ..codec.epath import decode_epath
 from ..codec.errors import DecodeError
 from ..codec.status import CipStatusError, Status
@@ -69,14 +63,7 @@ from ..logix import (
     TagPathError,
     codec_for,
 )
-from ..logix.services import (
-    TAG_SERVICES,
-    AccessHook,
-    ReadPlan,
-    TagServices,
-    WriteGuard,
-    plan_read,
-)
+from ..logix.services import TAG_SERVICES, AccessHook, ReadPlan, TagServices, WriteGuard, plan_read
 from .attribute import Attribute
 from .connections import ConnectionTable
 from .connmgr import MAX_DEPTH, ConnectionManager
@@ -530,6 +517,15 @@ class Controller:
             return self.manager.unwrap(memoryview(cip)[stop:])
         return None
 
+    def planned(self, key: bytes, max_reply: int) -> bytes | None:
+        """The reply to a Read Tag planned before (``key``: its request bytes; see ``_plan``),
+        while it holds: the tag database unchanged, no forced error, a reply that fits."""
+        plan = self._reads.get(key)
+        if plan is None or self._routes_version != self.tags.version:
+            return None
+        attribute, head, view, size = plan
+        return head + view if size <= max_reply and not attribute.error else None
+
     def request(self, cip: Any, ctx: Context) -> bytes:
         """Serve one encoded CIP request; return the encoded reply.
 
@@ -537,11 +533,9 @@ class Controller:
         may block is refused before it runs, for the server to run it in a worker.
         """
         key = cip.tobytes() if type(cip) is memoryview else bytes(cip)
-        plan = self._reads.get(key)
-        if plan is not None and self._routes_version == self.tags.version:
-            attribute, head, view, size = plan
-            if size <= ctx.max_reply and not attribute.error:
-                return head + view
+        planned = self.planned(key, ctx.max_reply)
+        if planned is not None:
+            return planned
         if len(cip) > 1 and cip[0] == _UNCONNECTED_SEND and ctx.depth < MAX_DEPTH:
             # The common envelope of unconnected requests: straight to the message it carries.
             message = self._unwrap(cip)

@@ -18,7 +18,6 @@ from typing import Any
 
 from ..codec.cip import encode_reply
 from ..codec.cpf import (
-    CONNECTED_DATA,
     IDENTITY,
     SERVICES,
     IdentityItem,
@@ -29,8 +28,6 @@ from ..codec.cpf import (
 )
 from ..codec.encap import (
     ENIP_PORT,
-    UNIT_FIXED,
-    UNIT_MESSAGE,
     Command,
     EncapHeader,
     EncapStatus,
@@ -244,41 +241,28 @@ class Ucmm:
         caller) carrying a Read Tag the controller has planned (see ``Controller._plan``), or
         None: the request then takes ``handle``, which answers it the same way.
 
-        Declines (None, nothing changed) unless ``handle`` would serve exactly the planned reply:
-        the session is the peer's, the connection is live (an expired one is left for ``handle``
-        to drop) and the session's, the request is not a retransmission, the plan is current (tag
-        database unchanged), its Attribute has no forced error and the reply fits the
-        connection. On success the connection is updated as ``handle`` updates it.
+        Declines (None) unless ``handle`` would serve exactly the planned reply
+        (``Controller.planned``): the session is the peer's, the connection is live (an expired
+        one is dropped and counted, as ``handle`` would) and the session's, and the request is
+        not a retransmission. On success the connection is updated as ``handle`` updates it.
         """
         if not session or session != peer.session:
             return None
-        controller = self.controller
-        plan = controller._reads.get(cip)
-        if plan is None or controller._routes_version != controller.tags.version:
-            return None
-        # ConnectionTable.get inlined; an expired connection is left for ``handle`` to drop.
-        connection = controller.connections._by_id.get(connection_id)
+        connection = self.controller.connections.get(connection_id, now)  # drops an expired one
         if (
             connection is None
             or connection.session != session
-            or now - connection.last > connection.timeout
             or (sequence == connection.sequence and connection.last_reply is not None)
         ):
             return None
-        attribute, head, view, size = plan
-        if size > connection.t_o_size - 2 or attribute.error:
+        reply = self.controller.planned(cip, connection.t_o_size - 2)
+        if reply is None:
             return None
-        reply = head + view
         connection.sequence = sequence
         connection.last_reply = reply
         connection.requests += 1
         connection.last = now
-        n = len(reply)
-        head = UNIT_MESSAGE.pack(
-            _SEND_UNIT_DATA, n + 22, session, 0, context, UNIT_FIXED, connection.t_o_id,
-            CONNECTED_DATA, n + 2, sequence,
-        )  # fmt: skip
-        return head + reply
+        return encode_unit_message(reply, session, connection.t_o_id, sequence, context)
 
     def handle_datagram(
         self, header: EncapHeader, payload: memoryview, local: tuple[str, int]
