@@ -218,6 +218,7 @@ class EnipServer:
     async def _bind(self) -> None:
         loop = self.loop
         attempts = 20 if self.port == 0 else 1
+        family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
         for attempt in range(attempts):
             port = self.port
             try:
@@ -228,13 +229,12 @@ class EnipServer:
                         port,
                         reuse_address=True,
                         backlog=BACKLOG,
-                        family=socket.AF_INET6 if ":" in self.host else socket.AF_INET,
+                        family=family,
                     )
                     sockets = self._tcp_server.sockets
                     if not sockets:  # asyncio skips an address whose socket() failed
                         self._tcp_server.close()
                         self._tcp_server = None
-                        family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
                         socket.socket(family, socket.SOCK_STREAM).close()  # raises the cause
                         raise OSError(f"no TCP socket could be made for {self.host}:{port}")
                     port = sockets[0].getsockname()[1]
